@@ -103,7 +103,7 @@ function newestMtime(paths) {
 
 function workspaceManifests() {
   const out = [join(root, 'package.json'), join(root, 'pnpm-lock.yaml'), join(root, 'pnpm-workspace.yaml')];
-  for (const group of ['packages', 'apps']) {
+  for (const group of ['packages', 'apps', 'tests']) {
     const dir = join(root, group);
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) out.push(join(dir, name, 'package.json'));
@@ -125,7 +125,7 @@ function collectTestResults() {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
-  for (const group of ['packages', 'apps']) {
+  for (const group of ['packages', 'apps', 'tests']) {
     const dir = join(root, group);
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) {
@@ -141,7 +141,7 @@ function collectTestResults() {
 }
 
 function clearTestResults() {
-  for (const group of ['packages', 'apps']) {
+  for (const group of ['packages', 'apps', 'tests']) {
     const dir = join(root, group);
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) rmSync(join(dir, name, '.test-results'), { recursive: true, force: true });
@@ -177,7 +177,10 @@ function main() {
       return checks || lint || tests || (r.failed > 0 ? 1 : 0);
     }
     case 'start':
-      return run(pnpm, ['--filter', '@herald/api', 'run', 'start', ...rest], { env });
+      // The embedded default keeps its SQLite file, keys and first credentials under ./data at the repo root.
+      return run(pnpm, ['--filter', '@herald/api', 'run', 'start', ...rest], {
+        env: { HERALD_DATA_DIR: join(root, 'data'), ...env },
+      });
     case 'bench':
       return run(pnpm, ['exec', 'turbo', 'run', 'bench', '--concurrency=1', '--force', ...rest], { env });
     default:

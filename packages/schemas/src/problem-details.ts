@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+/** The `type` the documents put on every problem (also on 401 and 404: kept for wire compatibility). */
+export const DEFAULT_PROBLEM_TYPE = 'https://tools.ietf.org/html/rfc7231#section-6.5.1';
+export const DEFAULT_PROBLEM_TITLE = 'One or more errors occurred.';
+
+/**
+ * An RFC 9457 problem in the documents' shape. `detail`, `instance` and `extensions` are optional
+ * here because one documented 404 body omits them; `createProblem` always writes them.
+ */
+export const ProblemDetails = z.object({
+  errors: z.record(z.string(), z.array(z.string())).optional(),
+  type: z.string(),
+  title: z.string(),
+  status: z.int().min(100).max(599),
+  detail: z.string().nullable().optional(),
+  instance: z.string().nullable().optional(),
+  extensions: z.looseObject({ traceId: z.string() }).optional(),
+});
+export type ProblemDetails = z.infer<typeof ProblemDetails>;
+
+/** What `createProblem` writes: every field present, in the documents' order. */
+export interface ProblemDocument {
+  errors: Record<string, string[]>;
+  type: string;
+  title: string;
+  status: number;
+  detail: string | null;
+  instance: string | null;
+  extensions: { traceId: string };
+}
+
+export interface CreateProblemInput {
+  status: number;
+  traceId: string;
+  errors?: Record<string, string[]>;
+  type?: string;
+  title?: string;
+  detail?: string | null;
+  instance?: string | null;
+}
+
+/** Builds a problem body with the documents' defaults and key order. */
+export function createProblem(input: CreateProblemInput): ProblemDocument {
+  return {
+    errors: input.errors ?? {},
+    type: input.type ?? DEFAULT_PROBLEM_TYPE,
+    title: input.title ?? DEFAULT_PROBLEM_TITLE,
+    status: input.status,
+    detail: input.detail ?? null,
+    instance: input.instance ?? null,
+    extensions: { traceId: input.traceId },
+  };
+}
+
+/** The documents' 404 for an application without an active channel (publish and list-active). */
+export function noActiveChannelProblem(applicationId: string, traceId: string): ProblemDocument {
+  return createProblem({
+    status: 404,
+    traceId,
+    errors: {
+      'engine: Active': [`No active notification channel configurations found for Application ${applicationId}.`],
+      'business: Active': [
+        `Error getting active notification channel configurations for Application: ${applicationId}`,
+      ],
+    },
+  });
+}
+
+/** The documents' 401 for a missing or bad JWT / API key / API secret. It never says which one failed. */
+export function unauthorizedProblem(traceId: string): ProblemDocument {
+  return createProblem({
+    status: 401,
+    traceId,
+    errors: { 'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'] },
+  });
+}
+
+/** Writes a zod issue path as a field path: `Tasks.24929cc8-...`, `items[0].id`; the root is `$`. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '$' : out;
+}
+
+/** Turns validation issues into the `errors` map of a problem: field path → readable messages. */
+export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  const add = (path: readonly PropertyKey[], message: string) => {
+    const key = formatIssuePath(path);
+    const list = errors[key] ?? [];
+    if (!list.includes(message)) list.push(message);
+    errors[key] = list;
+  };
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        add([...issue.path, key], `unknown field ${JSON.stringify(key)} (field names are case-sensitive)`);
+      }
+    } else if (issue.code === 'invalid_key') {
+      const inner = issue.issues[0]?.message ?? 'invalid key';
+      add(issue.path, `invalid key: ${inner}`);
+    } else if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.discriminator === undefined) {
+      // A plain union (e.g. boolean or "true"/"false"): the union's own message says what was expected.
+      add(issue.path, issue.message);
+    } else {
+      add(issue.path, issue.message);
+    }
+  }
+  return errors;
+}
+
+/** A 400 problem whose `errors` keys are the failing field paths. */
+export function problemFromZodError(error: { readonly issues: readonly z.core.$ZodIssue[] }, traceId: string) {
+  return createProblem({ status: 400, traceId, errors: issuesToErrors(error.issues) });
+}

@@ -1,0 +1,11 @@
+export type AmqpTransportErrorCode = 'INVALID_CONFIG' | 'UNKNOWN_MESSAGE_TYPE' | 'PUBLISHER_CLOSED' | 'CONSUMER_START_FAILED';
+
+/** Misconfiguration or misuse of the transport (never an expected delivery failure: those are outcomes). */
+export class AmqpTransportError extends Error {
+  readonly code: AmqpTransportErrorCode;
+  constructor(code: AmqpTransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AmqpTransportError';
+    this.code = code;
+  }
+}
