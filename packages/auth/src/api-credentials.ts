@@ -38,7 +38,10 @@ const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
  */
 export async function hashApiSecret(secret: string): Promise<string> {
   if (typeof secret !== 'string' || secret === '' || secret.length > MAX_SECRET_LENGTH) {
-    throw new AuthConfigError('invalid_secret', `an API secret must be a string of 1 to ${MAX_SECRET_LENGTH} characters`);
+    throw new AuthConfigError(
+      'invalid_secret',
+      `an API secret must be a string of 1 to ${MAX_SECRET_LENGTH} characters`,
+    );
   }
   const { logN, r, p, saltBytes, hashBytes } = API_SECRET_SCRYPT;
   const salt = randomBytes(saltBytes);

@@ -64,7 +64,10 @@ function checkCommon(options: CommonIssueOptions): { keyType: CertificateKeyType
     throw new AuthConfigError('invalid_option', 'commonName must be a non-empty string of at most 64 characters');
   }
   if (!Number.isInteger(options.validDays) || options.validDays < 1 || options.validDays > MAX_VALID_DAYS) {
-    throw new AuthConfigError('invalid_option', `validDays must be an integer from 1 to ${MAX_VALID_DAYS}, got ${options.validDays}`);
+    throw new AuthConfigError(
+      'invalid_option',
+      `validDays must be an integer from 1 to ${MAX_VALID_DAYS}, got ${options.validDays}`,
+    );
   }
   const keyType = options.keyType ?? 'ecdsa-p256';
   if (!['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072'].includes(keyType)) {
@@ -121,7 +124,9 @@ export async function createCertificateAuthority(options: CommonIssueOptions): P
   return { certPem: cert.toString('pem'), keyPem: await exportPkcs8(keys.privateKey) };
 }
 
-async function loadAuthority(ca: CertificateAuthority): Promise<{ cert: x509.X509Certificate; key: CryptoKey; alg: SigningAlgorithm }> {
+async function loadAuthority(
+  ca: CertificateAuthority,
+): Promise<{ cert: x509.X509Certificate; key: CryptoKey; alg: SigningAlgorithm }> {
   let cert: x509.X509Certificate;
   let nodeCert: X509Certificate;
   try {
@@ -137,10 +142,14 @@ async function loadAuthority(ca: CertificateAuthority): Promise<{ cert: x509.X50
   } catch (cause) {
     throw new AuthConfigError('invalid_key', 'ca.keyPem is not a readable private key', { cause });
   }
-  if (!nodeCert.checkPrivateKey(nodeKey)) throw new AuthConfigError('key_mismatch', 'ca.keyPem does not match ca.certPem');
+  if (!nodeCert.checkPrivateKey(nodeKey))
+    throw new AuthConfigError('key_mismatch', 'ca.keyPem does not match ca.certPem');
   let alg: SigningAlgorithm;
   const details = nodeKey.asymmetricKeyDetails;
-  if (nodeKey.asymmetricKeyType === 'ec' && (details?.namedCurve === 'prime256v1' || details?.namedCurve === 'secp384r1')) {
+  if (
+    nodeKey.asymmetricKeyType === 'ec' &&
+    (details?.namedCurve === 'prime256v1' || details?.namedCurve === 'secp384r1')
+  ) {
     alg = algorithmFor(details.namedCurve === 'prime256v1' ? 'ecdsa-p256' : 'ecdsa-p384');
   } else if (nodeKey.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048) {
     alg = { ...algorithmFor('rsa-2048'), modulusLength: details?.modulusLength ?? 2048 };

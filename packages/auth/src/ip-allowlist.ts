@@ -31,7 +31,10 @@ function compileRanges(list: readonly string[], label: string): IpRange[] {
   return list.map((entry, i) => {
     const range = parseIpRange(entry);
     if (range === undefined) {
-      throw new AuthConfigError('invalid_cidr', `${label}[${i}] is not an IP address or CIDR: ${JSON.stringify(entry)}`);
+      throw new AuthConfigError(
+        'invalid_cidr',
+        `${label}[${i}] is not an IP address or CIDR: ${JSON.stringify(entry)}`,
+      );
     }
     return range;
   });
@@ -100,7 +103,9 @@ export interface IpAllowlistVariables {
 }
 
 /** Hono middleware: 401 problem body unless the client address is allowed. */
-export function ipAllowlistAuth(options: IpAllowlistAuthOptions): MiddlewareHandler<{ Variables: IpAllowlistVariables }> {
+export function ipAllowlistAuth(
+  options: IpAllowlistAuthOptions,
+): MiddlewareHandler<{ Variables: IpAllowlistVariables }> {
   const allowlist = createIpAllowlist(options);
   const getRemoteAddress = options.getRemoteAddress ?? readNodeRemoteAddress;
   return createMiddleware<{ Variables: IpAllowlistVariables }>(async (c, next) => {

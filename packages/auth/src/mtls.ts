@@ -13,7 +13,9 @@ export interface MtlsIdentity {
 
 export type MtlsFailure = 'no_certificate' | 'untrusted' | 'subject_not_allowed' | 'fingerprint_not_allowed';
 
-export type MtlsVerifyResult = { ok: true; subject: string; fingerprint256: string } | { ok: false; reason: MtlsFailure };
+export type MtlsVerifyResult =
+  | { ok: true; subject: string; fingerprint256: string }
+  | { ok: false; reason: MtlsFailure };
 
 export interface MtlsVerifier {
   /**
@@ -56,7 +58,10 @@ export function createMtlsIdentity(options: {
   if (!cert.checkPrivateKey(key)) throw new AuthConfigError('key_mismatch', 'keyPem does not match certPem');
   const nowMs = (options.now ?? Date.now)();
   if (Date.parse(cert.validTo) <= nowMs) {
-    throw new AuthConfigError('certificate_expired', `the client certificate expired at ${new Date(cert.validTo).toISOString()}`);
+    throw new AuthConfigError(
+      'certificate_expired',
+      `the client certificate expired at ${new Date(cert.validTo).toISOString()}`,
+    );
   }
   if (Date.parse(cert.validFrom) > nowMs) {
     throw new AuthConfigError(
@@ -115,7 +120,8 @@ export function createMtlsVerifier(options: MtlsVerifierOptions): MtlsVerifier {
     serverOptions: { ca: options.caPem, requestCert: true, rejectUnauthorized: false },
     verify(socket) {
       const peer = socket.getPeerCertificate();
-      if (peer === null || typeof peer !== 'object' || peer.raw === undefined) return { ok: false, reason: 'no_certificate' };
+      if (peer === null || typeof peer !== 'object' || peer.raw === undefined)
+        return { ok: false, reason: 'no_certificate' };
       if (!socket.authorized) return { ok: false, reason: 'untrusted' };
       const subject = commonNameOf(peer.subject as unknown as Record<string, unknown> | undefined);
       if (subject === undefined) return { ok: false, reason: 'subject_not_allowed' };
@@ -157,7 +163,8 @@ export function mtlsAuth(options: MtlsAuthOptions): MiddlewareHandler<{ Variable
   const getSocket = options.getSocket ?? readNodeTlsSocket;
   return createMiddleware<{ Variables: MtlsVariables }>(async (c, next) => {
     const socket = getSocket(c);
-    const result: MtlsVerifyResult = socket === undefined ? { ok: false, reason: 'no_certificate' } : verifier.verify(socket);
+    const result: MtlsVerifyResult =
+      socket === undefined ? { ok: false, reason: 'no_certificate' } : verifier.verify(socket);
     if (!result.ok) {
       options.onRejected?.(result.reason);
       return respondUnauthorized(c);

@@ -21,14 +21,20 @@ export interface SharedSecretVerifier {
 
 function checkHeaderName(headerName: string): string {
   if (typeof headerName !== 'string' || !isHeaderName(headerName)) {
-    throw new AuthConfigError('invalid_header_name', `headerName must be an HTTP header name, got ${JSON.stringify(headerName)}`);
+    throw new AuthConfigError(
+      'invalid_header_name',
+      `headerName must be an HTTP header name, got ${JSON.stringify(headerName)}`,
+    );
   }
   return headerName.toLowerCase();
 }
 
 function checkSecret(secret: string, label: string): void {
   if (typeof secret !== 'string' || secret.length < MIN_SHARED_SECRET_LENGTH) {
-    throw new AuthConfigError('invalid_secret', `${label} must be a string of at least ${MIN_SHARED_SECRET_LENGTH} characters`);
+    throw new AuthConfigError(
+      'invalid_secret',
+      `${label} must be a string of at least ${MIN_SHARED_SECRET_LENGTH} characters`,
+    );
   }
   // A header value cannot carry these; the push would fail on every attempt.
   if (/[\r\n\0]/.test(secret) || secret.trim() !== secret) {
@@ -53,12 +59,15 @@ export function createSharedSecretSender(options: { headerName: string; secret: 
  * compared (no early exit) over SHA-256 digests, so neither the length nor the position of a
  * match shows in the timing.
  */
-export function createSharedSecretVerifier(options: { headerName: string; secrets: readonly string[] }): SharedSecretVerifier {
+export function createSharedSecretVerifier(options: {
+  headerName: string;
+  secrets: readonly string[];
+}): SharedSecretVerifier {
   const name = checkHeaderName(options.headerName);
   if (!Array.isArray(options.secrets) || options.secrets.length === 0) {
     throw new AuthConfigError('invalid_secret', 'secrets must hold at least one secret');
   }
-  options.secrets.forEach((s, i) => checkSecret(s, `secrets[${i}]`));
+  for (const [i, s] of options.secrets.entries()) checkSecret(s, `secrets[${i}]`);
   const expected = options.secrets.map(digest);
   return {
     verify(headers) {

@@ -27,7 +27,10 @@ const LOOPBACK_V4 = parseIpRange('127.0.0.0/8');
 export function createSourceAddressBinding(options: SourceAddressBindingOptions): SourceAddressBinding {
   const address = parseIpStrict(options.localAddress);
   if (address === undefined) {
-    throw new AuthConfigError('invalid_address', `localAddress is not an IP address: ${JSON.stringify(options.localAddress)}`);
+    throw new AuthConfigError(
+      'invalid_address',
+      `localAddress is not an IP address: ${JSON.stringify(options.localAddress)}`,
+    );
   }
   const localAddress = formatIp(address);
   if (options.requireLocalInterface === false) return { localAddress };
@@ -41,5 +44,8 @@ export function createSourceAddressBinding(options: SourceAddressBindingOptions)
       if (candidate !== undefined && formatIp(candidate) === localAddress) return { localAddress };
     }
   }
-  throw new AuthConfigError('local_address_not_assigned', `localAddress ${localAddress} is not assigned to any local interface`);
+  throw new AuthConfigError(
+    'local_address_not_assigned',
+    `localAddress ${localAddress} is not assigned to any local interface`,
+  );
 }

@@ -68,7 +68,10 @@ export interface WebhookVerifierOptions {
 /** A fresh `whsec_` secret of 32 random bytes (`sizeBytes` 24 to 64). */
 export function generateWebhookSecret(sizeBytes = 32): string {
   if (!Number.isInteger(sizeBytes) || sizeBytes < MIN_SECRET_BYTES || sizeBytes > MAX_SECRET_BYTES) {
-    throw new AuthConfigError('invalid_option', `sizeBytes must be an integer from ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES}`);
+    throw new AuthConfigError(
+      'invalid_option',
+      `sizeBytes must be an integer from ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES}`,
+    );
   }
   return SECRET_PREFIX + randomBytes(sizeBytes).toString('base64');
 }
@@ -78,7 +81,10 @@ export function generateWebhookKeyPair(): { privateKey: string; publicKey: strin
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(ED25519_PKCS8_PREFIX.length);
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX.length);
-  return { privateKey: SECRET_KEY_PREFIX + seed.toString('base64'), publicKey: PUBLIC_KEY_PREFIX + raw.toString('base64') };
+  return {
+    privateKey: SECRET_KEY_PREFIX + seed.toString('base64'),
+    publicKey: PUBLIC_KEY_PREFIX + raw.toString('base64'),
+  };
 }
 
 function decodeBase64Strict(text: string): Buffer | undefined {
@@ -131,7 +137,10 @@ function toEd25519Key(input: Ed25519KeyInput, kind: 'private' | 'public', label:
 }
 
 function signedContent(id: string, timestamp: string, body: string | Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), typeof body === 'string' ? Buffer.from(body, 'utf8') : body]);
+  return Buffer.concat([
+    Buffer.from(`${id}.${timestamp}.`, 'utf8'),
+    typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+  ]);
 }
 
 /**
@@ -187,7 +196,10 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
   }
   const toleranceSeconds = options.toleranceSeconds ?? 300;
   if (!Number.isInteger(toleranceSeconds) || toleranceSeconds < 1 || toleranceSeconds > 86_400) {
-    throw new AuthConfigError('invalid_option', `toleranceSeconds must be an integer from 1 to 86400, got ${toleranceSeconds}`);
+    throw new AuthConfigError(
+      'invalid_option',
+      `toleranceSeconds must be an integer from 1 to 86400, got ${toleranceSeconds}`,
+    );
   }
   const now = options.now ?? Date.now;
 

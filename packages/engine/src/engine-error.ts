@@ -1,4 +1,4 @@
-export type EngineErrorCode = 'invalid_config' | 'not_started' | 'already_started';
+export type EngineErrorCode = 'invalid_config' | 'already_started' | 'drain_timeout';
 
 /** Misconfiguration or misuse of the engine (never an expected delivery outcome). */
 export class EngineError extends Error {

@@ -64,6 +64,10 @@ export const ImageCheckingNotification = z
   })
   .check((ctx) => {
     const v = ctx.value;
+    // The rules read ImageType and ImageState: when either is invalid it has its own error already.
+    if (!(IMAGE_TYPES as readonly string[]).includes(v.ImageType)) return;
+    if (!(IMAGE_STATES as readonly string[]).includes(v.ImageState)) return;
+    if (typeof v.RejectionCode !== 'string' || typeof v.ImageCheckingTimeStamp !== 'string') return;
     const fail = (path: string, message: string) =>
       ctx.issues.push({ code: 'custom', input: v, path: [path], message });
     if (v.ImageState === 'Accepted' && v.RejectionCode !== ACCEPTED_REJECTION_CODE) {

@@ -74,7 +74,9 @@ function createProgressSchema<T extends ImageGenerationProgressType>(type: T) {
     })
     .check((ctx) => {
       const { CompletedTaskCount, TotalTaskCount } = ctx.value;
-      if (CompletedTaskCount > TotalTaskCount) {
+      // Only compare two valid counts; a bad count already has its own error.
+      const valid = (n: number) => Number.isSafeInteger(n) && n >= 0;
+      if (valid(CompletedTaskCount) && valid(TotalTaskCount) && CompletedTaskCount > TotalTaskCount) {
         ctx.issues.push({
           code: 'custom',
           input: CompletedTaskCount,

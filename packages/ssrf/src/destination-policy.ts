@@ -150,9 +150,7 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
     if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
       candidates.push((addr as ipaddr.IPv6).toIPv4Address());
     }
-    return ranges.some(([range, bits]) =>
-      candidates.some((c) => c.kind() === range.kind() && c.match(range, bits)),
-    );
+    return ranges.some(([range, bits]) => candidates.some((c) => c.kind() === range.kind() && c.match(range, bits)));
   };
 
   const isAllowedAddress = (ip: string): boolean => {
@@ -163,11 +161,13 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
     return inAllowedRange(addr);
   };
 
+  // "localhost" never needs DNS to be known as loopback (RFC 6761).
+  const isAllowedLocalhost = (): boolean => isAllowedAddress('127.0.0.1') && isAllowedAddress('::1');
+
   const isAllowedDialHost = (host: string): boolean => {
     const bare = stripHost(host);
     if (isIP(bare) !== 0) return isAllowedAddress(bare);
-    if (allowAll) return true;
-    return !isLocalhostName(bare);
+    return !isLocalhostName(bare) || isAllowedLocalhost();
   };
 
   const checkUrl = (raw: string, opts?: CheckUrlOptions): CheckUrlResult => {
@@ -183,7 +183,7 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
     if (literal !== undefined) {
       return isAllowedAddress(literal.toString()) ? { ok: true, url } : { ok: false, reason: 'blocked_address' };
     }
-    if (!allowAll && isLocalhostName(host)) return { ok: false, reason: 'blocked_address' };
+    if (isLocalhostName(host) && !isAllowedLocalhost()) return { ok: false, reason: 'blocked_address' };
     return { ok: true, url };
   };
 
@@ -199,7 +199,9 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
       if (!isAllowedAddress(address)) return { ok: false, error: new BlockedDestinationError(hostname) };
       return { ok: true, addresses: [{ address, family: literal.kind() === 'ipv4' ? 4 : 6 }] };
     }
-    if (!allowAll && isLocalhostName(host)) return { ok: false, error: new BlockedDestinationError(hostname) };
+    if (isLocalhostName(host) && !isAllowedLocalhost()) {
+      return { ok: false, error: new BlockedDestinationError(hostname) };
+    }
     let addresses: ResolvedAddress[];
     try {
       addresses = await resolveHost(host, hints === undefined ? { family } : { family, hints });

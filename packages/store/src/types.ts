@@ -183,6 +183,11 @@ export interface Delivery {
   state: DeliveryState;
   /** Attempts made so far. */
   attempts: number;
+  /**
+   * Attempts made since the last redeliver/recover (equals `attempts` until then): the engine counts its
+   * retry budget with this one, while the attempt log keeps numbering from `attempts`.
+   */
+  attemptsSinceReset: number;
   nextAttemptAt: number;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
@@ -371,6 +376,11 @@ export interface Store {
   claimDueDeliveries(opts: ClaimOptions): Promise<ClaimedDelivery[]>;
   /** Records the attempt and moves the delivery on; false (and nothing written) when `owner` lost the lease. */
   recordAttempt(input: RecordAttemptInput, now: number): Promise<boolean>;
+  /**
+   * Like recordAttempt for several deliveries in one transaction (one commit); one boolean per input,
+   * in order.
+   */
+  recordAttempts(inputs: RecordAttemptInput[], now: number): Promise<boolean[]>;
   /** Gives leased deliveries back (graceful shutdown) without counting an attempt. */
   releaseLeases(owner: string, deliveryIds?: string[]): Promise<number>;
   /** Earliest nextAttemptAt among pending deliveries of active channels, or null. */
@@ -402,4 +412,7 @@ export interface Store {
    * (LISTEN/NOTIFY on PostgreSQL, an in-process signal on SQLite). Returns an unsubscribe function.
    */
   onNewWork(listener: () => void): () => void;
+
+  /** Re-encrypts every channel's secrets with the keyring's current key (key rotation); returns how many changed. */
+  reencryptSecrets(): Promise<number>;
 }

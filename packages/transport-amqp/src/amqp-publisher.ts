@@ -1,23 +1,18 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { LookupFunction } from 'node:net';
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DeliveryOutcome, OutcomeCode } from '@herald/schemas';
-import { createDestinationPolicy } from '@herald/ssrf';
+import { createDestinationPolicy, type DestinationPolicy } from '@herald/ssrf';
 import type { Channel, ChannelModel, ConfirmChannel, Message, Options, SocketOptions } from 'amqplib';
 import amqp from 'amqplib';
 import type { AmqpDestination, AmqpTarget } from './amqp-destination.ts';
 import { parseAmqpUrl } from './amqp-destination.ts';
+import { buildConnectOptions } from './connect-options.ts';
 import { AmqpTransportError } from './amqp-transport-error.ts';
 import { brokerReplyOf, classifyConnectError, isAccessRefused } from './classify-amqp-error.ts';
 import { ALL_ROUTING_KEYS, EXCHANGE_NAME, routingKeyFor } from './routing-key.ts';
 
 /** The part of `@herald/ssrf`'s `DestinationPolicy` the publisher uses. */
-export interface AmqpDestinationPolicy {
-  isAllowedAddress(ip: string): boolean;
-  /** `dns.lookup`-compatible; fails with code `HERALD_BLOCKED_DESTINATION` for a disallowed address. */
-  lookup: LookupFunction;
-}
+export type AmqpDestinationPolicy = Pick<DestinationPolicy, 'isAllowedDialHost' | 'lookup'>;
 
 export interface AmqpPublisherOptions {
   /** SSRF guard for broker hosts; default `createDestinationPolicy()` (public addresses only). */
@@ -239,26 +234,20 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
 
   async function connect(key: string, dest: AmqpDestination, target: AmqpTarget): Promise<BrokerConnection | Failure> {
     const ca = dest.tls?.ca ?? defaultCa;
-    const socketOptions: SocketOptions = {
-      timeout: connectTimeoutMs,
-      noDelay: true,
-      credentials: amqp.credentials.plain(dest.username, dest.password),
-      clientProperties: { connection_name: `herald ${target.label}` },
-      ...(isIP(target.hostname) === 0 ? { lookup: policy.lookup } : {}),
-      ...(target.protocol === 'amqps' && ca !== undefined ? { ca } : {}),
-      ...(target.protocol === 'amqps' && dest.tls?.cert !== undefined ? { cert: dest.tls.cert } : {}),
-      ...(target.protocol === 'amqps' && dest.tls?.key !== undefined ? { key: dest.tls.key } : {}),
-    };
-    const connectOptions: Options.Connect = {
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      vhost: target.vhost,
-      heartbeat: heartbeatSeconds,
-    };
+    const tls = { ...(ca === undefined ? {} : { ca }), ...(dest.tls?.cert === undefined ? {} : { cert: dest.tls.cert }), ...(dest.tls?.key === undefined ? {} : { key: dest.tls.key }) };
+    const built = buildConnectOptions({
+      target,
+      username: dest.username,
+      password: dest.password,
+      tls,
+      heartbeatSeconds,
+      connectTimeoutMs,
+      lookup: policy.lookup as SocketOptions['lookup'],
+      connectionName: `herald publisher ${target.label}`,
+    });
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
-    const attempt = amqp.connect(connectOptions, socketOptions);
+    const attempt = amqp.connect(built.connect, built.socket);
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => {
         timedOut = true;
@@ -355,7 +344,10 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
           const list = typeof id === 'string' ? conn.byMessageId.get(id) : undefined;
           const p = list?.find((q) => q.returned === undefined);
           // A return precedes the ack of the same publish; mark it so the ack reports the return.
-          if (p !== undefined) p.returned = { replyText: msg.fields.replyText ?? 'NO_ROUTE' };
+          if (p !== undefined) {
+            const replyText: unknown = (msg.fields as { replyText?: unknown }).replyText;
+            p.returned = { replyText: typeof replyText === 'string' ? replyText : 'NO_ROUTE' };
+          }
         });
         ch.on('close', () => {
           if (conn.channel === opening) conn.channel = undefined;
@@ -523,7 +515,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
         error: 'tls.cert and tls.key must be given together (client certificate)',
       };
     }
-    if (isIP(target.hostname) !== 0 && !policy.isAllowedAddress(target.hostname)) {
+    if (!policy.isAllowedDialHost(target.hostname)) {
       return { code: 'blocked', retryable: false, error: `broker host of ${target.label} is not an allowed destination` };
     }
     const key = destinationKey(dest, target);

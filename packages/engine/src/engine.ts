@@ -1,0 +1,498 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type DeliveryOutcome, type HeraldMessageType, parseHeraldMessage, serializeMessage } from '@herald/schemas';
+import type {
+  AttemptResolution,
+  Channel,
+  ClaimedDelivery,
+  Delivery,
+  MessageRecord,
+  RecordAttemptInput,
+  Store,
+} from '@herald/store';
+import { EngineError } from './engine-error.ts';
+import { planDeliveries } from './plan-deliveries.ts';
+import { channelRetrySettings, computeNextAttempt, type RetryPolicy, resolveRetryPolicy } from './retry-policy.ts';
+import { stripImageContentBytes } from './strip-image-content.ts';
+import { TRANSPORT_BY_KIND, type Transport, type TransportName } from './transport.ts';
+import { createTypedEmitter, type TypedEmitter } from './typed-emitter.ts';
+
+export interface EngineLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RetentionOptions {
+  /** Attempts older than this are pruned. */
+  attemptsMaxAgeMs: number;
+  /** Messages whose deliveries are all terminal, older than this, are pruned with them. */
+  deliveredMessagesMaxAgeMs: number;
+  /** How often the pruning timer runs while the engine is started. */
+  intervalMs: number;
+}
+
+export interface EngineOptions {
+  store: Store;
+  transports: Partial<Record<TransportName, Transport>>;
+  /** Lease owner id; default host:pid:random. Unique per engine. */
+  workerId?: string;
+  /** Epoch milliseconds; injected in tests. */
+  clock?: () => number;
+  /** Uniform in [0, 1), for retry jitter; injected in tests. */
+  random?: () => number;
+  /** Most deliveries claimed at once. Default 32. */
+  batchSize?: number;
+  /** Most deliveries in flight per engine. Default 64. */
+  concurrency?: number;
+  /** Lease length; must exceed the transports' per-attempt deadline. Default 120 000. */
+  leaseMs?: number;
+  /** Fallback poll when no wake-up arrives. Default 5 000. */
+  pollIntervalMs?: number;
+  /** In-flight cap of a channel that sets none. Default 8. */
+  maxInFlightPerChannel?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Disable a channel after this long without a successful attempt; null = never. Default 3 days. */
+  autoDisable?: { afterMs: number | null };
+  /** Pruning timer; null = none. Default: attempts and delivered messages older than 30 days, hourly. */
+  retention?: RetentionOptions | null;
+  logger?: EngineLogger;
+}
+
+export interface PublishInput {
+  applicationId: string;
+  /** The message as parsed JSON (validated here). */
+  body: unknown;
+  /** Required for the image-checking notification (its body has no MessageType). */
+  type?: HeraldMessageType;
+  correlationId?: string | null;
+  traceparent?: string | null;
+  idempotencyKey?: string | null;
+}
+
+type ParseFailure = Extract<ReturnType<typeof parseHeraldMessage>, { ok: false }>;
+
+export type EnginePublishResult =
+  | { ok: true; message: MessageRecord; deliveries: Delivery[]; duplicate: boolean }
+  | { ok: false; reason: 'invalid'; problem: ParseFailure['problem'] }
+  | { ok: false; reason: 'no_active_channel' }
+  | { ok: false; reason: 'idempotency_conflict'; messageId: string };
+
+export interface AttemptEvent {
+  delivery: Delivery;
+  message: MessageRecord;
+  channel: Channel;
+  outcome: DeliveryOutcome;
+  resolution: AttemptResolution;
+  /** False when the lease was lost (another worker owns the delivery now) or the store failed. */
+  recorded: boolean;
+}
+
+export interface ChannelDisabledEvent {
+  channel: Channel;
+  reason: string;
+}
+
+export type EngineEvents = {
+  attempt: AttemptEvent;
+  'channel.disabled': ChannelDisabledEvent;
+};
+
+export interface Engine extends TypedEmitter<EngineEvents> {
+  readonly workerId: string;
+  publish(input: PublishInput): Promise<EnginePublishResult>;
+  /** Starts the worker loop (claim, dispatch, record) and the retention timer. */
+  start(): void;
+  /** Stops claiming, waits for in-flight attempts up to `deadlineMs`, aborts the rest and releases their leases. */
+  stop(options?: { deadlineMs?: number }): Promise<{ aborted: number; released: number }>;
+  /** One claim → deliver → record cycle; resolves with the number of deliveries claimed. */
+  runOnce(): Promise<number>;
+  /** Runs cycles until nothing is claimable; throws EngineError when `timeoutMs` passes first. */
+  drain(options?: { timeoutMs?: number }): Promise<number>;
+  redeliver(applicationId: string, deliveryId: string, options?: { force?: boolean }): Promise<Delivery | null>;
+  recover(applicationId: string, options: { since: number; channelId?: string }): Promise<number>;
+  prune(now?: number): Promise<{ attempts: number; messages: number }>;
+  /** Deliveries currently in flight in this engine. */
+  readonly inFlight: number;
+}
+
+const DEFAULT_AUTO_DISABLE_MS = 3 * 24 * 3_600_000;
+const DEFAULT_RETENTION: RetentionOptions = {
+  attemptsMaxAgeMs: 30 * 24 * 3_600_000,
+  deliveredMessagesMaxAgeMs: 30 * 24 * 3_600_000,
+  intervalMs: 3_600_000,
+};
+/** Shortest idle sleep when due work exists but none is claimable (per-channel caps, ordering). */
+const MAX_BLOCKED_SLEEP_MS = 1_000;
+/** Grace for aborted attempts to settle at shutdown. */
+const ABORT_GRACE_MS = 2_000;
+
+const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0) {
+    throw new EngineError('invalid_config', `${name} must be a positive integer; received ${String(value)}`);
+  }
+  return v;
+}
+
+/** Name and code of an error, never its message (which may carry a URL or secret). */
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${error.name} (${code})` : error.name;
+  }
+  return typeof error;
+}
+
+function internalOutcome(error: string, retryable: boolean): DeliveryOutcome {
+  return { ok: false, code: 'internal', retryable, disableChannel: false, durationMs: 0, error };
+}
+
+function formatHours(ms: number): string {
+  return `${Math.round((ms / 3_600_000) * 10) / 10} h`;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Builds the delivery engine. Options are validated here; a bad value throws EngineError('invalid_config'). */
+export function createEngine(options: EngineOptions): Engine {
+  const { store } = options;
+  const transports = { ...options.transports };
+  const clock = options.clock ?? Date.now;
+  const random = options.random ?? Math.random;
+  const logger = options.logger ?? silentLogger;
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const batchSize = positiveInt('batchSize', options.batchSize, 32);
+  const concurrency = positiveInt('concurrency', options.concurrency, 64);
+  const leaseMs = positiveInt('leaseMs', options.leaseMs, 120_000);
+  const pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 5_000);
+  const maxInFlightPerChannel = positiveInt('maxInFlightPerChannel', options.maxInFlightPerChannel, 8);
+  const policy = resolveRetryPolicy(options.retry);
+  const autoDisableAfterMs = options.autoDisable === undefined ? DEFAULT_AUTO_DISABLE_MS : options.autoDisable.afterMs;
+  if (autoDisableAfterMs !== null && !(Number.isFinite(autoDisableAfterMs) && autoDisableAfterMs >= 0)) {
+    throw new EngineError('invalid_config', `autoDisable.afterMs must be >= 0 or null; received ${String(autoDisableAfterMs)}`);
+  }
+  const retention = options.retention === undefined ? DEFAULT_RETENTION : options.retention;
+  if (retention !== null) {
+    positiveInt('retention.attemptsMaxAgeMs', retention.attemptsMaxAgeMs, 1);
+    positiveInt('retention.deliveredMessagesMaxAgeMs', retention.deliveredMessagesMaxAgeMs, 1);
+    positiveInt('retention.intervalMs', retention.intervalMs, 1);
+  }
+  if (typeof store?.claimDueDeliveries !== 'function') {
+    throw new EngineError('invalid_config', 'store must implement the Store port of @herald/store');
+  }
+  for (const [name, t] of Object.entries(transports)) {
+    if (t !== undefined && typeof t.deliver !== 'function') {
+      throw new EngineError('invalid_config', `transports.${name} must have a deliver(job, signal) method`);
+    }
+  }
+
+  const emitter = createTypedEmitter<EngineEvents>((event, error) =>
+    logger.error('engine event listener threw', { event, error: describeError(error) }),
+  );
+  const inFlight = new Set<Promise<void>>();
+  let abort = new AbortController();
+  let running = false;
+  let loopDone: Promise<void> | null = null;
+  let wakePending = false;
+  let wakeSleeper: (() => void) | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let retentionTimer: NodeJS.Timeout | null = null;
+  /** channel id:updatedAt already reported disabled, so concurrent failures report once. */
+  const disabledReported = new Set<string>();
+
+  function wake(): void {
+    wakePending = true;
+    const s = wakeSleeper;
+    wakeSleeper = null;
+    s?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (wakePending) {
+      wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeSleeper = null;
+        wakePending = false;
+        resolve();
+      }
+      wakeSleeper = done;
+    });
+  }
+
+  function disableReasonFor(channel: Channel, outcome: DeliveryOutcome, now: number): string | undefined {
+    if (outcome.ok) return undefined;
+    if (outcome.disableChannel) {
+      return `the endpoint answered ${outcome.statusCode ?? outcome.code} (gone): disabled at once`;
+    }
+    if (autoDisableAfterMs !== null && channel.failingSince !== null && now - channel.failingSince >= autoDisableAfterMs) {
+      return `no successful attempt for ${formatHours(now - channel.failingSince)} (limit ${formatHours(autoDisableAfterMs)})`;
+    }
+    return undefined;
+  }
+
+  async function obtainOutcome(
+    transport: Transport | undefined,
+    name: TransportName | undefined,
+    claimed: ClaimedDelivery,
+    attemptNumber: number,
+    signal: AbortSignal,
+  ): Promise<DeliveryOutcome> {
+    const { delivery, message, channel } = claimed;
+    // Retryable: configuring the transport (or a worker that has it) lets the delivery through.
+    if (transport === undefined) {
+      return internalOutcome(`no ${name ?? `kind ${channel.kind}`} transport is configured in this worker`, true);
+    }
+    let body: string;
+    try {
+      body = channel.includeImageData ? message.body : stripImageContentBytes(message.body);
+    } catch (error) {
+      return internalOutcome(`stored body is not valid JSON (${describeError(error)})`, false);
+    }
+    try {
+      return await transport.deliver({ delivery, message, channel, body, attemptNumber }, signal);
+    } catch (error) {
+      logger.error('transport threw instead of returning an outcome', {
+        deliveryId: delivery.id,
+        channelId: channel.id,
+        error: describeError(error),
+      });
+      return internalOutcome(`transport failed unexpectedly: ${describeError(error)}`, true);
+    }
+  }
+
+  async function attemptOnce(claimed: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+    const { delivery, message, channel } = claimed;
+    const name = TRANSPORT_BY_KIND[channel.kind];
+    const transport = name === undefined ? undefined : transports[name];
+    const attemptNumber = delivery.attempts + 1;
+    const startedAt = clock();
+    const outcome = await obtainOutcome(transport, name, claimed, attemptNumber, signal);
+    // Shutdown: the lease is given back without counting an attempt.
+    if (signal.aborted && !outcome.ok) return;
+
+    const now = clock();
+    const { retryCount, factor } = channelRetrySettings(channel, policy);
+    const resolution = computeNextAttempt({ attemptsMade: attemptNumber, retryCount, factor, policy, outcome, now, random });
+    const disableReason = disableReasonFor(channel, outcome, now);
+    const input: RecordAttemptInput = {
+      deliveryId: delivery.id,
+      owner: workerId,
+      attempt: {
+        deliveryId: delivery.id,
+        startedAt,
+        durationMs: Math.max(0, Math.round(outcome.durationMs)),
+        ok: outcome.ok,
+        outcome: outcome.code,
+        statusCode: outcome.statusCode ?? null,
+        brokerReply: outcome.brokerReply ?? null,
+        error: outcome.error ?? null,
+        responseExcerpt: outcome.responseExcerpt ?? null,
+      },
+      resolution,
+      ...(disableReason === undefined ? {} : { disableChannel: disableReason }),
+    };
+    let recorded = false;
+    try {
+      recorded = await store.recordAttempt(input, now);
+      if (!recorded) logger.warn('attempt not recorded: the lease was lost', { deliveryId: delivery.id, owner: workerId });
+    } catch (error) {
+      // The lease expires and another claim retries: at-least-once.
+      logger.error('recording an attempt failed', { deliveryId: delivery.id, error: describeError(error) });
+    }
+    emitter.emit('attempt', { delivery, message, channel, outcome, resolution, recorded });
+    if (recorded && disableReason !== undefined) {
+      const key = `${channel.id}:${channel.updatedAt}`;
+      if (!disabledReported.has(key)) {
+        disabledReported.add(key);
+        if (disabledReported.size > 10_000) disabledReported.clear();
+        logger.warn('channel disabled', { channelId: channel.id, applicationId: channel.applicationId, reason: disableReason });
+        emitter.emit('channel.disabled', { channel, reason: disableReason });
+      }
+    }
+  }
+
+  function roomForBatch(): boolean {
+    return concurrency - inFlight.size >= Math.min(batchSize, Math.ceil(concurrency / 2));
+  }
+
+  function track(claimed: ClaimedDelivery): Promise<void> {
+    const p = attemptOnce(claimed, abort.signal).finally(() => {
+      inFlight.delete(p);
+      if (running && roomForBatch()) wake();
+    });
+    inFlight.add(p);
+    return p;
+  }
+
+  async function claim(limit: number): Promise<ClaimedDelivery[]> {
+    if (limit <= 0) return [];
+    return store.claimDueDeliveries({ owner: workerId, limit, leaseMs, now: clock(), maxInFlightPerChannel });
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      wakePending = false;
+      const limit = Math.min(batchSize, concurrency - inFlight.size);
+      let claimedCount = 0;
+      try {
+        const batch = await claim(limit);
+        claimedCount = batch.length;
+        for (const c of batch) track(c);
+      } catch (error) {
+        logger.error('claiming deliveries failed', { error: describeError(error) });
+        await sleep(Math.min(pollIntervalMs, MAX_BLOCKED_SLEEP_MS));
+        continue;
+      }
+      if (!running) break;
+      if (limit > 0 && claimedCount === limit) continue;
+      let delayMs = pollIntervalMs;
+      if (limit > 0) {
+        try {
+          const due = await store.nextDueAt();
+          // Due but unclaimable (caps, ordering, other workers): completions wake us; poll gently meanwhile.
+          if (due !== null) delayMs = Math.min(pollIntervalMs, Math.max(due - clock(), MAX_BLOCKED_SLEEP_MS));
+        } catch (error) {
+          logger.error('reading the next due time failed', { error: describeError(error) });
+        }
+      }
+      if (!running) break;
+      await sleep(delayMs);
+    }
+  }
+
+  async function prune(now: number = clock()): Promise<{ attempts: number; messages: number }> {
+    const r = retention ?? DEFAULT_RETENTION;
+    return store.prune({
+      attemptsBefore: now - r.attemptsMaxAgeMs,
+      messagesBefore: now - r.deliveredMessagesMaxAgeMs,
+    });
+  }
+
+  const engine: Engine = {
+    workerId,
+    on: emitter.on,
+    off: emitter.off,
+    get inFlight() {
+      return inFlight.size;
+    },
+
+    async publish(input) {
+      const parsed = parseHeraldMessage(input.body, input.type);
+      if (!parsed.ok) return { ok: false, reason: 'invalid', problem: parsed.problem };
+      const body = serializeMessage(parsed.message);
+      const fields = parsed.message as unknown as Record<string, unknown>;
+      const result = await store.publish(
+        {
+          applicationId: input.applicationId,
+          type: parsed.type,
+          body,
+          bodyHash: sha256Hex(body),
+          correlationId: input.correlationId ?? null,
+          traceparent: input.traceparent ?? null,
+          idempotencyKey: input.idempotencyKey ?? null,
+        },
+        (channels) => planDeliveries(channels, fields, parsed.type),
+        clock(),
+      );
+      if (result.ok && !result.duplicate) wake();
+      return result;
+    },
+
+    start() {
+      if (running) throw new EngineError('already_started', 'the engine is already started');
+      running = true;
+      abort = new AbortController();
+      unsubscribe = store.onNewWork(wake);
+      if (retention !== null) {
+        retentionTimer = setInterval(() => {
+          prune().then(
+            (r) => {
+              if (r.attempts + r.messages > 0) logger.info('pruned old records', r);
+            },
+            (error: unknown) => logger.error('pruning failed', { error: describeError(error) }),
+          );
+        }, retention.intervalMs);
+        retentionTimer.unref();
+      }
+      loopDone = loop();
+    },
+
+    async stop(stopOptions = {}) {
+      const deadlineMs = stopOptions.deadlineMs ?? 10_000;
+      running = false;
+      unsubscribe?.();
+      unsubscribe = null;
+      if (retentionTimer) clearInterval(retentionTimer);
+      retentionTimer = null;
+      wake();
+      await loopDone;
+      loopDone = null;
+      let aborted = 0;
+      if (inFlight.size > 0) {
+        const settled = Promise.allSettled([...inFlight]);
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          settled.then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), deadlineMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          aborted = inFlight.size;
+          abort.abort();
+          await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, ABORT_GRACE_MS).unref())]);
+        }
+      }
+      const released = await store.releaseLeases(workerId);
+      return { aborted, released };
+    },
+
+    async runOnce() {
+      const batch = await claim(Math.min(batchSize, concurrency - inFlight.size));
+      await Promise.all(batch.map(track));
+      return batch.length;
+    },
+
+    async drain(drainOptions = {}) {
+      const timeoutMs = drainOptions.timeoutMs ?? 30_000;
+      const started = performance.now();
+      let total = 0;
+      for (let i = 0; i < 1_000_000; i++) {
+        const n = await engine.runOnce();
+        total += n;
+        if (n === 0 && inFlight.size === 0) return total;
+        if (performance.now() - started > timeoutMs) {
+          throw new EngineError('drain_timeout', `drain did not finish within ${timeoutMs} ms (${total} deliveries so far)`);
+        }
+        if (n === 0) await Promise.race([...inFlight]);
+      }
+      return total;
+    },
+
+    async redeliver(applicationId, deliveryId, redeliverOptions) {
+      const d = await store.redeliver(applicationId, deliveryId, clock(), redeliverOptions);
+      if (d) wake();
+      return d;
+    },
+
+    async recover(applicationId, recoverOptions) {
+      const n = await store.recover(applicationId, recoverOptions, clock());
+      if (n > 0) wake();
+      return n;
+    },
+
+    prune,
+  };
+  return engine;
+}
