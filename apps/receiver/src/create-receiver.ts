@@ -19,8 +19,8 @@ import type { ReceivedMessage, Sink } from './sinks/sink.ts';
 /** Credential checks; every one configured must pass. */
 export interface ReceiverAuthOptions {
   sharedSecret?: { headerName: string; secrets: readonly string[] };
-  signature?: { secrets: readonly string[]; toleranceSeconds?: number };
-  ipAllowlist?: { allow: readonly string[]; trustedProxies?: readonly string[] };
+  signature?: { secrets: readonly string[]; toleranceSeconds?: number | undefined };
+  ipAllowlist?: { allow: readonly string[]; trustedProxies?: readonly string[] | undefined };
   mtls?: { caPem: string; allowedSubjects?: readonly string[]; allowedFingerprints256?: readonly string[] };
 }
 
@@ -146,7 +146,12 @@ export function createReceiver(options: CreateReceiverOptions): Receiver {
         now,
       })
     : undefined;
-  const allowlist = auth.ipAllowlist ? createIpAllowlist(auth.ipAllowlist) : undefined;
+  const allowlist = auth.ipAllowlist
+    ? createIpAllowlist({
+        allow: auth.ipAllowlist.allow,
+        ...(auth.ipAllowlist.trustedProxies === undefined ? {} : { trustedProxies: auth.ipAllowlist.trustedProxies }),
+      })
+    : undefined;
   const mtls = auth.mtls ? createMtlsVerifier(auth.mtls) : undefined;
 
   // Concurrent pushes of one id wait for the first one's outcome instead of sinking twice.

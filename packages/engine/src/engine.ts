@@ -68,6 +68,8 @@ export interface PublishInput {
   correlationId?: string | null;
   traceparent?: string | null;
   idempotencyKey?: string | null;
+  /** Put on the problem's extensions.traceId when the body is invalid. */
+  traceId?: string;
 }
 
 type ParseFailure = Extract<ReturnType<typeof parseHeraldMessage>, { ok: false }>;
@@ -387,7 +389,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async publish(input) {
-      const parsed = parseHeraldMessage(input.body, input.type);
+      const parsed = parseHeraldMessage(input.body, input.type, input.traceId === undefined ? {} : { traceId: input.traceId });
       if (!parsed.ok) return { ok: false, reason: 'invalid', problem: parsed.problem };
       const body = serializeMessage(parsed.message);
       const fields = parsed.message as unknown as Record<string, unknown>;

@@ -128,5 +128,5 @@ export function computeNextAttempt(input: NextAttemptInput): AttemptResolution {
     outcome.retryAfterMs !== undefined && Number.isFinite(outcome.retryAfterMs) && outcome.retryAfterMs > 0
       ? Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs)
       : 0;
-  return { state: 'pending', nextAttemptAt: now + Math.ceil(Math.max(jittered, retryAfter)) };
+  return { state: 'pending', nextAttemptAt: now + Math.round(Math.max(jittered, retryAfter)) };
 }

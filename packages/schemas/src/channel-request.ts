@@ -135,14 +135,19 @@ export const WebHookChannelRequest = z
       CHANNEL_LIMITS.secretHeaderValueMaxLength,
     ).optional(),
     /** Standard Webhooks signing secret: "whsec_" + base64 of 24 to 64 random bytes. */
-    signingSecret: secretText('a signing secret of the form whsec_<base64>', signingSecretPattern, 200)
-      .refine(
-        (s) => {
-          const bytes = Buffer.from(s.slice('whsec_'.length), 'base64').length;
-          return bytes >= 24 && bytes <= 64;
-        },
-        { error: () => 'expected a signing secret whose base64 part decodes to 24 to 64 bytes' },
-      )
+    signingSecret: z
+      .string({ error: () => 'expected a signing secret as a string' })
+      .superRefine((text, ctx) => {
+        const m = signingSecretPattern.exec(text);
+        if (m === null || text.length > 200) {
+          ctx.addIssue({ code: 'custom', message: 'expected a signing secret of the form whsec_<base64>' });
+          return;
+        }
+        const bytes = Buffer.from(m[1] ?? '', 'base64').length;
+        if (bytes < 24 || bytes > 64) {
+          ctx.addIssue({ code: 'custom', message: 'expected a signing secret whose base64 part decodes to 24 to 64 bytes' });
+        }
+      })
       .optional(),
     /** The fixed source IP pushes leave from, for the receiver's allow-list. */
     sourceAddress: z
@@ -202,8 +207,8 @@ export const RabbitMqChannelRequest = z.strictObject({
   queueName: z
     .string({ error: (i) => `expected a queue name; received ${describeValue(i.input)}` })
     .min(1, { error: () => 'expected a non-empty queue name' })
-    .max(CHANNEL_LIMITS.queueNameMaxLength, {
-      error: () => `expected a queue name of at most ${CHANNEL_LIMITS.queueNameMaxLength} characters`,
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= CHANNEL_LIMITS.queueNameMaxLength, {
+      error: () => `expected a queue name of at most ${CHANNEL_LIMITS.queueNameMaxLength} bytes`,
     })
     .refine((s) => !s.startsWith('amq.'), {
       error: (i) =>

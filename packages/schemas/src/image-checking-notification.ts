@@ -36,6 +36,26 @@ function timestamp(allowEmpty: boolean) {
     );
 }
 
+function jsonSchemaRules(): object[] {
+  const when = (ImageState: object, then: object) => ({
+    if: { properties: { ImageState }, required: ['ImageState'] },
+    then: { properties: { RejectionCode: { type: 'string', ...then } } },
+  });
+  return [
+    when({ const: 'Accepted' }, { const: ACCEPTED_REJECTION_CODE }),
+    when({ const: 'Pending' }, { const: '' }),
+    when({ const: 'Rejected' }, { not: { enum: ['', ACCEPTED_REJECTION_CODE] } }),
+    {
+      if: {
+        properties: { ImageType: { const: 'Custom' }, ImageState: { enum: ['Accepted', 'Rejected'] } },
+        required: ['ImageType', 'ImageState'],
+      },
+      then: { properties: { ImageCheckingTimeStamp: { type: 'string', minLength: 1 } } },
+      else: { properties: { ImageCheckingTimeStamp: { const: '' } } },
+    },
+  ];
+}
+
 /**
  * The image-checking push body. Its wire form has no `MessageType`; Herald routes it under
  * `IMAGE_CHECKING_MESSAGE_TYPE`. Cross-field rules of the document:
@@ -95,5 +115,7 @@ export const ImageCheckingNotification = z
         `expected "" for a ${v.ImageType} ${v.ImageState} image (set only for Custom images that are Accepted or Rejected); received ${describeValue(v.ImageCheckingTimeStamp)}`,
       );
     }
-  });
+  })
+  // The same rules for JSON Schema consumers (zod checks do not export).
+  .meta({ allOf: jsonSchemaRules() });
 export type ImageCheckingNotification = z.infer<typeof ImageCheckingNotification>;

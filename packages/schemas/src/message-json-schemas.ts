@@ -9,9 +9,9 @@ let cache: Readonly<Record<HeraldMessageType, JsonSchema>> | undefined;
 
 /**
  * One JSON Schema (draft 2020-12) per message type, generated from the zod schemas. Field types,
- * enums, bounds and unknown-key rejection are carried over; cross-field rules (CompletedTaskCount <=
- * TotalTaskCount, the image-checking RejectionCode/ImageCheckingTimeStamp rules, real calendar dates)
- * only exist in the zod schemas. Returns fresh copies on each call.
+ * enums, bounds, unknown-key rejection and the image-checking RejectionCode/ImageCheckingTimeStamp
+ * rules are carried over; `CompletedTaskCount <= TotalTaskCount` and real calendar dates (no Feb 30)
+ * cannot be said in JSON Schema and are only checked by the zod schemas. Returns fresh copies on each call.
  */
 export function messageJsonSchemas(): Record<HeraldMessageType, JsonSchema> {
   cache ??= Object.fromEntries(

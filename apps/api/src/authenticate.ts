@@ -1,0 +1,75 @@
+import type { Context } from 'hono';
+import type { ApiKey } from '@herald/store';
+import { ApiError, notFound } from './api-error.ts';
+import type { ApiEnvBindings, Principal } from './app-types.ts';
+import type { AuthMode, ResolvedDeps } from './route.ts';
+
+/** The documents' 401 message; one answer for every failed check, so a caller cannot tell which failed. */
+export const UNAUTHORIZED_MESSAGE = 'Token is missing, invalid or ApplicationId is not found in the token.';
+
+function unauthorized(): ApiError {
+  return new ApiError('unauthorized', UNAUTHORIZED_MESSAGE, { headers: { 'www-authenticate': 'Bearer' } });
+}
+
+function bearerToken(c: Context): string | undefined {
+  const header = c.req.header('authorization');
+  if (header === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+async function checkApiKey(c: Context, deps: ResolvedDeps): Promise<ApiKey> {
+  const key = c.req.header('x-api-key');
+  const secret = c.req.header('x-api-secret');
+  if (key === undefined || secret === undefined || key.length > 256 || secret.length > 1024) throw unauthorized();
+  const apiKey = await deps.store.findApiKey(key);
+  if (apiKey === null || apiKey.revokedAt !== null) throw unauthorized();
+  if (!(await deps.credentials.verify(secret, apiKey.secretHash))) throw unauthorized();
+  return apiKey;
+}
+
+/**
+ * Checks the credentials a route asks for and returns the caller. Every failure is the same 401;
+ * an application caller on an operator route gets 403.
+ */
+export async function authenticate(c: Context<ApiEnvBindings>, deps: ResolvedDeps, mode: Exclude<AuthMode, 'public'>): Promise<Principal> {
+  if (mode === 'key') {
+    const apiKey = await checkApiKey(c, deps);
+    return { role: apiKey.role, applicationId: apiKey.applicationId, apiKey };
+  }
+  const token = bearerToken(c);
+  if (token === undefined) throw unauthorized();
+  const verified = await deps.tokens.verify(token);
+  if (!verified.ok) throw unauthorized();
+  const { claims } = verified;
+  const apiKey = await checkApiKey(c, deps);
+  // The key must belong to the token's application, with the token's role.
+  if (apiKey.role !== claims.role) throw unauthorized();
+  if (claims.role === 'application') {
+    if (claims.applicationId === null || apiKey.applicationId !== claims.applicationId) throw unauthorized();
+  }
+  const principal: Principal = { role: claims.role, applicationId: claims.role === 'operator' ? apiKey.applicationId : claims.applicationId, apiKey };
+  if (mode === 'operator' && principal.role !== 'operator') {
+    throw new ApiError('forbidden', 'This operation needs operator credentials.');
+  }
+  return principal;
+}
+
+/**
+ * The application a request acts on. An application caller acts on its own (a different
+ * `requested` id is a 404: existence is never revealed); an operator names one that exists.
+ */
+export async function scopeApplication(deps: ResolvedDeps, principal: Principal, requested: string | undefined): Promise<string> {
+  if (principal.role === 'application') {
+    if (requested !== undefined && requested.toLowerCase() !== principal.applicationId) throw notFound('application');
+    return principal.applicationId!;
+  }
+  const id = requested ?? principal.applicationId ?? undefined;
+  if (id === undefined) {
+    const message = 'expected applicationId (operators name the application they act on)';
+    throw new ApiError('invalid_request', message, { errors: { applicationId: [message] } });
+  }
+  const app = await deps.store.getApplication(id.toLowerCase());
+  if (app === null) throw notFound('application');
+  return app.id;
+}

@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import { ApiError } from './api-error.ts';
+
+export type BodyKind = 'json' | 'form';
+
+/** Limits on the shape of a JSON body, checked without recursion (no stack overflow on deep input). */
+export const JSON_LIMITS = { maxDepth: 64, maxNodes: 100_000 } as const;
+
+function badRequest(field: string, message: string): ApiError {
+  return new ApiError('invalid_request', message, { errors: { [field]: [message] } });
+}
+
+/** Throws a 400 when `value` nests deeper than `maxDepth` or holds more than `maxNodes` values. */
+export function checkJsonShape(value: unknown, limits: { maxDepth: number; maxNodes: number } = JSON_LIMITS): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    nodes += 1;
+    if (nodes > limits.maxNodes) throw badRequest('$', `expected at most ${limits.maxNodes} JSON values in the body`);
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limits.maxDepth) throw badRequest('$', `expected JSON nested at most ${limits.maxDepth} levels deep`);
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (const child of children) stack.push([child, depth + 1]);
+  }
+}
+
+function mediaType(c: Context): string {
+  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * Reads the request body as JSON or (when `kinds` allows) multipart / urlencoded form fields.
+ * 415 for another content type, 400 for malformed or over-deep JSON or a file in a form.
+ * The body size is already bounded by the body-limit middleware.
+ */
+export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<unknown> {
+  const type = mediaType(c);
+  const isJson = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+  const isForm = type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded';
+  if (isJson && kinds.includes('json')) {
+    const text = await c.req.text();
+    if (text.trim() === '') throw badRequest('$', 'expected a JSON body; received an empty body');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw badRequest('$', 'expected a valid JSON body; received malformed JSON');
+    }
+    checkJsonShape(value);
+    return value;
+  }
+  if (isForm && kinds.includes('form')) {
+    let form: Record<string, string | File | (string | File)[]>;
+    try {
+      form = await c.req.parseBody({ all: true });
+    } catch {
+      throw badRequest('$', 'expected a valid form body; received one that could not be parsed');
+    }
+    const fields: Record<string, string> = {};
+    for (const [name, value] of Object.entries(form)) {
+      const last = Array.isArray(value) ? value[value.length - 1] : value;
+      if (typeof last !== 'string') throw badRequest(name, 'expected a text field; received a file');
+      fields[name] = last;
+    }
+    if (Object.keys(fields).length > 1000) throw badRequest('$', 'expected at most 1000 form fields');
+    return fields;
+  }
+  const accepted = kinds.flatMap((k) =>
+    k === 'json' ? ['application/json'] : ['multipart/form-data', 'application/x-www-form-urlencoded'],
+  );
+  const message = `expected a body of type ${accepted.join(', ')}; received ${type === '' ? 'no content type' : JSON.stringify(type.slice(0, 100))}`;
+  throw new ApiError('unsupported_media_type', message, { errors: { 'content-type': [message] } });
+}
+
+/** True when the request carries a body (a length above zero or a chunked stream). */
+export function hasBody(c: Context): boolean {
+  const length = c.req.header('content-length');
+  if (length !== undefined) return Number(length) > 0;
+  return c.req.header('transfer-encoding') !== undefined;
+}

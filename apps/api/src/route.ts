@@ -1,0 +1,130 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import type { AppDeps, ApiEnvBindings, Principal } from './app-types.ts';
+import type { BodyKind } from './read-body.ts';
+
+/**
+ * public: no credentials; key: x-api-key + x-api-secret only (token minting);
+ * application: Bearer JWT + x-api-key + x-api-secret (the documents' scheme);
+ * operator: the same, with an operator key and token.
+ */
+export type AuthMode = 'public' | 'key' | 'application' | 'operator';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+export interface RouteInput<P, Q, B> {
+  c: Context<ApiEnvBindings>;
+  deps: ResolvedDeps;
+  params: P;
+  query: Q;
+  body: B;
+  /** Set on every route but public ones. */
+  principal: Principal;
+  traceId: string;
+}
+
+export interface RouteResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+export interface RouteSpec<P, Q, B> {
+  method: HttpMethod;
+  /** Hono pattern (`/api/v1/herald/messages/:messageId`), in its documented casing. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: AuthMode;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Body encodings accepted (default JSON only). */
+  bodyKinds?: readonly BodyKind[];
+  /** Extra request headers to document. */
+  headers?: readonly { name: string; description: string; required?: boolean }[];
+  responses: Record<number, RouteResponseSpec>;
+  /** Left out of rate limiting and request metrics by route (docs assets). */
+  hidden?: boolean;
+  handler(input: RouteInput<Out<P>, Out<Q>, Out<B>>): Promise<Response> | Response;
+}
+
+/** A route with its types erased, as the app and the OpenAPI generator see it. */
+export interface Route {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: AuthMode;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  bodyKinds: readonly BodyKind[];
+  headers: readonly { name: string; description: string; required?: boolean }[];
+  responses: Record<number, RouteResponseSpec>;
+  hidden: boolean;
+  handler(input: RouteInput<unknown, unknown, unknown>): Promise<Response> | Response;
+}
+
+export function defineRoute<
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): Route {
+  return {
+    ...spec,
+    bodyKinds: spec.bodyKinds ?? ['json'],
+    headers: spec.headers ?? [],
+    hidden: spec.hidden ?? false,
+    handler: spec.handler as Route['handler'],
+  } as Route;
+}
+
+/** Deps with their defaults filled in. */
+export type ResolvedDeps = AppDeps &
+  Required<Pick<AppDeps, 'bodyLimitBytes' | 'rateLimiter' | 'metrics' | 'now' | 'readiness'>>;
+
+/**
+ * Maps a request path to its route's documented casing (ASP.NET matches paths case-insensitively):
+ * static segments compare ignoring case, parameter segments are kept as sent.
+ */
+export function createPathCanonicalizer(patterns: readonly string[]): (path: string) => string {
+  const compiled = [...new Set(patterns)].map((p) => p.split('/').map((seg) => (seg.startsWith(':') || seg === '*' ? null : seg)));
+  const exact = new Map<string, string>();
+  for (const p of patterns) if (!p.includes(':') && !p.includes('*')) exact.set(p.toLowerCase(), p);
+  return (path) => {
+    const direct = exact.get(path.toLowerCase());
+    if (direct !== undefined) return direct;
+    const parts = path.split('/');
+    for (const segs of compiled) {
+      if (segs.length !== parts.length) continue;
+      let ok = true;
+      for (let i = 0; i < segs.length; i++) {
+        const s = segs[i];
+        if (s !== null && s !== undefined && s.toLowerCase() !== parts[i]!.toLowerCase()) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return segs.map((s, i) => s ?? parts[i]).join('/');
+    }
+    return path;
+  };
+}
+
+/** Query parameters with their names matched case-insensitively to `names` (unknown names dropped). */
+export function readQuery(url: string, names: readonly string[]): Record<string, string> {
+  const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const out: Record<string, string> = {};
+  for (const [key, value] of new URL(url).searchParams) {
+    const name = byLower.get(key.toLowerCase());
+    if (name !== undefined && !(name in out)) out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,270 @@
+import {
+  ActiveChannelConfigurationsResponse,
+  ChannelConfigurationListResponse,
+  ChannelConfigurationResponse,
+  DeleteChannelConfigurationResponse,
+  ProblemDetails,
+  RabbitMqChannelRequest,
+  Uuid,
+  WebHookChannelRequest,
+} from '@herald/schemas';
+import type { Channel, ChannelOptions, ChannelSecrets, RabbitMqChannelConfig, WebhookChannelConfig } from '@herald/store';
+import { z } from 'zod';
+import { ApiError, notFound } from '../api-error.ts';
+import { scopeApplication } from '../authenticate.ts';
+import { toChannelConfigurationResponse } from '../channel-view.ts';
+import { checkDestination } from '../check-destination.ts';
+import { defineRoute, type ResolvedDeps, type Route } from '../route.ts';
+
+const BASE = '/api/v1/Notification/ChannelConfiguration';
+const TAG = 'Channel configuration (documented API)';
+
+const AppQuery = z.object({ applicationId: Uuid });
+const ConfigQuery = z.object({ applicationId: Uuid, configurationId: Uuid });
+
+const SAFETY =
+  ' Herald never returns secrets: the RabbitMQ `Password` inside `notificationChannelConfigurationJSON` is always "********", and webhook secrets are never echoed.';
+
+const problem = (description: string) => ({ description, schema: ProblemDetails });
+const commonErrors = {
+  400: problem('Validation failed: `errors` maps each field path to its messages.'),
+  401: problem('Token is missing, invalid or ApplicationId is not found in the token.'),
+  404: problem('Unknown application or configuration (another application’s resources are never revealed).'),
+};
+
+function options(req: { orderingKey?: string | undefined; coalesceProgress?: boolean | undefined; maxInFlight?: number | undefined }, prev?: ChannelOptions): ChannelOptions {
+  const out: ChannelOptions = { ...(prev ?? {}) };
+  if (req.orderingKey !== undefined) out.orderingKey = req.orderingKey;
+  if (req.coalesceProgress !== undefined) out.coalesceProgress = req.coalesceProgress;
+  if (req.maxInFlight !== undefined) out.maxInFlight = req.maxInFlight;
+  return out;
+}
+
+async function webhookParts(
+  deps: ResolvedDeps,
+  applicationId: string,
+  req: WebHookChannelRequest,
+  prev: Channel | null,
+): Promise<{ config: WebhookChannelConfig; secrets: ChannelSecrets; options: ChannelOptions }> {
+  await checkDestination(deps.destinationPolicy, 'webHookUrl', req.webHookUrl, {
+    schemes: deps.allowHttp ? ['https:', 'http:'] : ['https:'],
+  });
+  const prevConfig = prev?.kind === 0 ? (prev.config as WebhookChannelConfig) : undefined;
+  const secrets: ChannelSecrets = { ...(prev?.kind === 0 ? prev.secrets : {}) };
+  const config: WebhookChannelConfig = {
+    ...(prevConfig ?? {}),
+    webHookUrl: req.webHookUrl,
+    retryCount: req.retryCount,
+    exponentialBackoffFactor: req.exponentialBackoffFactor,
+  };
+  if (req.secretHeaderName !== undefined && req.secretHeaderValue !== undefined) {
+    config.secretHeaderName = req.secretHeaderName;
+    secrets.secretHeaderValue = req.secretHeaderValue;
+  }
+  if (req.signingSecret !== undefined) {
+    config.signatures = true;
+    secrets.signingSecrets = [req.signingSecret];
+  }
+  if (req.sourceAddress !== undefined) config.sourceAddress = req.sourceAddress;
+  if (req.clientCertificate === 'generate') {
+    if (deps.clientCertificates === undefined) {
+      throw new ApiError('not_configured', 'Client certificates are not configured on this platform.');
+    }
+    const issued = await deps.clientCertificates.issue(`herald-${applicationId}`);
+    config.clientCertificatePem = issued.certPem;
+    secrets.clientKeyPem = issued.keyPem;
+  }
+  return { config, secrets, options: options(req, prev?.options) };
+}
+
+async function rabbitParts(
+  deps: ResolvedDeps,
+  req: RabbitMqChannelRequest,
+  prev: Channel | null,
+): Promise<{ config: RabbitMqChannelConfig; secrets: ChannelSecrets; options: ChannelOptions }> {
+  await checkDestination(deps.destinationPolicy, 'url', req.url, { schemes: ['amqp:', 'amqps:'] });
+  const prevConfig = prev?.kind === 2 ? (prev.config as RabbitMqChannelConfig) : undefined;
+  return {
+    config: { ...(prevConfig ?? {}), url: req.url, username: req.username, queueName: req.queueName },
+    secrets: { password: req.password },
+    options: options(req, prev?.options),
+  };
+}
+
+async function existing(deps: ResolvedDeps, applicationId: string, configurationId: string, kind?: 0 | 2): Promise<Channel> {
+  const channel = await deps.store.getChannel(applicationId, configurationId.toLowerCase());
+  if (channel === null || (kind !== undefined && channel.kind !== kind)) throw notFound('configuration');
+  return channel;
+}
+
+export const channelConfigurationRoutes: Route[] = [
+  defineRoute({
+    method: 'GET',
+    path: `${BASE}/All`,
+    operationId: 'listChannelConfigurations',
+    summary: 'List all notification channel configurations of an application',
+    description: `A plain JSON array.${SAFETY}`,
+    tag: TAG,
+    auth: 'application',
+    query: AppQuery,
+    responses: { 200: { description: 'Every configuration', schema: ChannelConfigurationListResponse }, ...commonErrors },
+    async handler({ c, deps, query, principal }) {
+      const appId = await scopeApplication(deps, principal, query.applicationId);
+      const channels = await deps.store.listChannels(appId);
+      return c.json(channels.map((ch) => toChannelConfigurationResponse(ch, true)));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: `${BASE}/Active`,
+    operationId: 'listActiveChannelConfigurations',
+    summary: 'List the active notification channel configurations of an application',
+    description: `Wrapped as \`{"$id":"1","$values":[...]}\` like the documented server; 404 with the documented body when none is active.${SAFETY}`,
+    tag: TAG,
+    auth: 'application',
+    query: AppQuery,
+    responses: {
+      200: { description: 'Active configurations', schema: ActiveChannelConfigurationsResponse },
+      ...commonErrors,
+      404: problem('No active notification channel (the documented body), or an unknown application.'),
+    },
+    async handler({ c, deps, query, principal }) {
+      const appId = await scopeApplication(deps, principal, query.applicationId);
+      const channels = await deps.store.listChannels(appId, { activeOnly: true });
+      if (channels.length === 0) throw noActiveChannel(appId);
+      return c.json({ $id: '1', $values: channels.map((ch) => toChannelConfigurationResponse(ch, true)) });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: BASE,
+    operationId: 'getChannelConfiguration',
+    summary: 'Get one notification channel configuration',
+    description: SAFETY.trim(),
+    tag: TAG,
+    auth: 'application',
+    query: ConfigQuery,
+    responses: { 200: { description: 'The configuration', schema: ChannelConfigurationResponse }, ...commonErrors },
+    async handler({ c, deps, query, principal }) {
+      const appId = await scopeApplication(deps, principal, query.applicationId);
+      return c.json(toChannelConfigurationResponse(await existing(deps, appId, query.configurationId), true));
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: BASE,
+    operationId: 'deleteChannelConfiguration',
+    summary: 'Delete one notification channel configuration',
+    description: 'Answers `true`. Pending deliveries to the channel are no longer attempted.',
+    tag: TAG,
+    auth: 'application',
+    query: ConfigQuery,
+    responses: { 200: { description: '`true`', schema: DeleteChannelConfigurationResponse }, ...commonErrors },
+    async handler({ c, deps, query, principal }) {
+      const appId = await scopeApplication(deps, principal, query.applicationId);
+      const deleted = await deps.store.deleteChannel(appId, query.configurationId.toLowerCase());
+      if (!deleted) throw notFound('configuration');
+      return c.json(true);
+    },
+  }),
+  ...(['POST', 'PUT'] as const).flatMap((method) => {
+    const create = method === 'POST';
+    const verb = create ? 'Create' : 'Update';
+    const query = create ? AppQuery : ConfigQuery;
+    const responses = {
+      200: { description: `The ${create ? 'new' : 'updated'} configuration`, schema: ChannelConfigurationResponse },
+      ...commonErrors,
+      422: problem('The URL points to a destination the platform does not deliver to (the reason never reveals addresses).'),
+    };
+    return [
+      defineRoute({
+        method,
+        path: `${BASE}/RabbitMQ`,
+        operationId: `${create ? 'create' : 'update'}RabbitMqChannel`,
+        summary: `${verb} a RabbitMQ notification channel configuration`,
+        description: `Body as multipart/form-data, application/x-www-form-urlencoded or JSON. The password is stored encrypted and never returned.${SAFETY}`,
+        tag: TAG,
+        auth: 'application',
+        query,
+        body: RabbitMqChannelRequest,
+        bodyKinds: ['form', 'json'],
+        responses,
+        async handler({ c, deps, query: q, body, principal }) {
+          const appId = await scopeApplication(deps, principal, q.applicationId);
+          if (create) {
+            const parts = await rabbitParts(deps, body, null);
+            const channel = await deps.store.createChannel({
+              applicationId: appId,
+              kind: 2,
+              isActive: body.isActive,
+              includeImageData: body.includeImageData,
+              ...parts,
+            });
+            return c.json(toChannelConfigurationResponse(channel, false));
+          }
+          const id = (q as z.output<typeof ConfigQuery>).configurationId;
+          const prev = await existing(deps, appId, id, 2);
+          const parts = await rabbitParts(deps, body, prev);
+          const updated = await deps.store.updateChannel(appId, prev.id, {
+            isActive: body.isActive,
+            includeImageData: body.includeImageData,
+            ...parts,
+          });
+          if (updated === null) throw notFound('configuration');
+          return c.json(toChannelConfigurationResponse(updated, false));
+        },
+      }),
+      defineRoute({
+        method,
+        path: `${BASE}/WebHook`,
+        operationId: `${create ? 'create' : 'update'}WebHookChannel`,
+        summary: `${verb} a WebHook notification channel configuration`,
+        description:
+          'Body as multipart/form-data, application/x-www-form-urlencoded or JSON. The URL must be https (unless the operator allows http) and resolve to a public address. ' +
+          'Optional Herald fields configure the push authentication: `secretHeaderName` + `secretHeaderValue` (shared secret header), `signingSecret` (Standard Webhooks signatures), ' +
+          '`sourceAddress` (fixed source IP), `clientCertificate: "generate"` (mutual TLS; Herald keeps the key, the certificate is shown by the Herald channel view), and delivery options ' +
+          `\`orderingKey\`, \`coalesceProgress\`, \`maxInFlight\`. On update, omitted optional fields keep their value.${SAFETY}`,
+        tag: TAG,
+        auth: 'application',
+        query,
+        body: WebHookChannelRequest,
+        bodyKinds: ['form', 'json'],
+        responses,
+        async handler({ c, deps, query: q, body, principal }) {
+          const appId = await scopeApplication(deps, principal, q.applicationId);
+          if (create) {
+            const parts = await webhookParts(deps, appId, body, null);
+            const channel = await deps.store.createChannel({
+              applicationId: appId,
+              kind: 0,
+              isActive: body.isActive,
+              includeImageData: body.includeImageData,
+              ...parts,
+            });
+            return c.json(toChannelConfigurationResponse(channel, false));
+          }
+          const id = (q as z.output<typeof ConfigQuery>).configurationId;
+          const prev = await existing(deps, appId, id, 0);
+          const parts = await webhookParts(deps, appId, body, prev);
+          const updated = await deps.store.updateChannel(appId, prev.id, {
+            isActive: body.isActive,
+            includeImageData: body.includeImageData,
+            ...parts,
+          });
+          if (updated === null) throw notFound('configuration');
+          return c.json(toChannelConfigurationResponse(updated, false));
+        },
+      }),
+    ];
+  }),
+];
+
+/** The documents' 404 for an application without an active channel. */
+export function noActiveChannel(applicationId: string): ApiError {
+  return new ApiError('no_active_channel', `No active notification channel configurations found for Application ${applicationId}.`, {
+    errors: {
+      'engine: Active': [`No active notification channel configurations found for Application ${applicationId}.`],
+      'business: Active': [`Error getting active notification channel configurations for Application: ${applicationId}`],
+    },
+  });
+}

@@ -1,0 +1,727 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { StoreError, StoreInputError } from './errors.ts';
+import type { Keyring } from './keyring.ts';
+import {
+  listAttemptsQuery,
+  listDeliveriesQuery,
+  listEventsQuery,
+  listMessagesQuery,
+  type SqlValue,
+  toPage,
+} from './list-queries.ts';
+import {
+  bytes,
+  createSecretsCodec,
+  num,
+  numOrNull,
+  type Row,
+  str,
+  toApiKey,
+  toApplication,
+  toAttempt,
+  toChannel,
+  toDelivery,
+  toEvent,
+  toMessage,
+  toRejectionCode,
+} from './rows.ts';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
+import {
+  checkPlans,
+  DELIVERY_STATES,
+  duplicateOrConflict,
+  PRUNE_BATCH,
+  scanLimit,
+  validateCredits,
+} from './store-common.ts';
+import type {
+  ChannelOptions,
+  ClaimedDelivery,
+  DeliveryState,
+  MessageRecord,
+  PublishResult,
+  RecordAttemptInput,
+  Store,
+} from './types.ts';
+
+export interface SqliteStoreOptions {
+  /** File path (parent directories are created) or ':memory:'. */
+  path: string;
+  keyring: Keyring;
+  /** Source of "now" for timestamps the caller does not pass (createdAt of applications, channels...). */
+  clock?: () => number;
+  /** How long a write waits for another process's lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+const MAX_PRUNE_BATCHES = 100_000;
+
+/** Opens (creating if needed) an SQLite store and applies its migrations. */
+export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const store = openSqliteStore(options);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function openSqliteStore(options: SqliteStoreOptions): Store {
+  const clock = options.clock ?? Date.now;
+  const codec = createSecretsCodec(options.keyring);
+  if (options.path !== ':memory:') mkdirSync(dirname(resolve(options.path)), { recursive: true });
+  const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA foreign_keys = ON');
+
+  const statements = new Map<string, StatementSync>();
+  const q = (sql: string): StatementSync => {
+    let s = statements.get(sql);
+    if (s === undefined) {
+      s = db.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+  const get = (sql: string, ...params: SQLInputValue[]): Row | undefined => q(sql).get(...params) as Row | undefined;
+  const all = (sql: string, ...params: SQLInputValue[]): Row[] => q(sql).all(...params) as Row[];
+  const run = (sql: string, ...params: SQLInputValue[]): number => Number(q(sql).run(...params).changes);
+  const sqlValues = (values: SqlValue[]): SQLInputValue[] =>
+    values.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
+
+  // node:sqlite is synchronous and this connection is private: a transaction never interleaves with another call.
+  const tx = <T>(fn: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const value = fn();
+      db.exec('COMMIT');
+      return value;
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of listeners) queueMicrotask(listener);
+  };
+  let closed = false;
+
+  const requireApplication = (applicationId: string) => {
+    if (get('SELECT 1 AS x FROM applications WHERE id = ?', applicationId) === undefined) {
+      throw new StoreInputError('REFERENCE_NOT_FOUND', `application ${applicationId} does not exist`);
+    }
+  };
+  const channelRow = (applicationId: string, id: string) =>
+    get('SELECT * FROM channels WHERE id = ? AND application_id = ?', id, applicationId);
+  const deliveriesOf = (messageId: string) =>
+    all('SELECT * FROM deliveries WHERE message_id = ? ORDER BY seq', messageId).map(toDelivery);
+  const maxInFlightOf = (o: ChannelOptions) => o.maxInFlight ?? null;
+
+  const recordOne = (input: RecordAttemptInput, now: number): boolean => {
+    const { attempt, resolution } = input;
+    const row = get(
+      `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
+         lease_expires_at = NULL, leased_at = NULL, last_outcome = ?, last_status_code = ?, last_error = ?,
+         updated_at = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
+       WHERE id = ? AND lease_owner = ? AND state = 'delivering'
+       RETURNING message_id, channel_id, application_id, attempts`,
+      resolution.state,
+      resolution.state === 'pending' ? resolution.nextAttemptAt : now,
+      attempt.outcome,
+      attempt.statusCode,
+      attempt.error,
+      now,
+      resolution.state,
+      now,
+      input.deliveryId,
+      input.owner,
+    );
+    if (row === undefined) return false;
+    const channelId = str(row, 'channel_id');
+    const applicationId = str(row, 'application_id');
+    run(
+      `INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
+         duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      randomUUID(),
+      input.deliveryId,
+      str(row, 'message_id'),
+      channelId,
+      applicationId,
+      num(row, 'attempts'),
+      attempt.startedAt,
+      attempt.durationMs,
+      attempt.ok ? 1 : 0,
+      attempt.outcome,
+      attempt.statusCode,
+      attempt.brokerReply,
+      attempt.error,
+      attempt.responseExcerpt,
+    );
+    if (attempt.ok) run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId);
+    else run('UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL', attempt.startedAt, channelId);
+    if (input.disableChannel !== undefined) {
+      const changed = run(
+        'UPDATE channels SET is_active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND is_active = 1',
+        input.disableChannel,
+        now,
+        channelId,
+      );
+      if (changed > 0) {
+        run(
+          `INSERT INTO events (id, application_id, channel_id, type, detail, created_at) VALUES (?, ?, ?, 'channel.disabled', ?, ?)`,
+          randomUUID(),
+          applicationId,
+          channelId,
+          input.disableChannel,
+          now,
+        );
+      }
+    }
+    return true;
+  };
+
+  const store: Store = {
+    kind: 'sqlite',
+
+    async migrate() {
+      tx(() => {
+        db.exec(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+        );
+        const applied = new Set(
+          (db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => num(r, 'version')),
+        );
+        const known = new Set(SQLITE_MIGRATIONS.map((m) => m.version));
+        const unknown = [...applied].filter((v) => !known.has(v));
+        if (unknown.length > 0) {
+          throw new StoreError(
+            'SCHEMA_TOO_NEW',
+            `database has migrations ${unknown.join(', ')} that this version of @herald/store does not know; upgrade Herald`,
+          );
+        }
+        for (const m of SQLITE_MIGRATIONS) {
+          if (applied.has(m.version)) continue;
+          db.exec(m.sql);
+          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+            m.version,
+            m.name,
+            clock(),
+          );
+        }
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      statements.clear();
+      db.close();
+    },
+
+    async ping() {
+      get('SELECT 1 AS x');
+    },
+
+    async createApplication(input) {
+      const row = get(
+        'INSERT INTO applications (id, name, rate_limit_per_second, created_at) VALUES (?, ?, ?, ?) RETURNING *',
+        input.id ?? randomUUID(),
+        input.name,
+        input.rateLimitPerSecond ?? null,
+        clock(),
+      );
+      return toApplication(row!);
+    },
+    async getApplication(id) {
+      const row = get('SELECT * FROM applications WHERE id = ?', id);
+      return row === undefined ? null : toApplication(row);
+    },
+    async listApplications() {
+      return all('SELECT * FROM applications ORDER BY created_at, id').map(toApplication);
+    },
+
+    async createApiKey(input) {
+      return tx(() => {
+        if (input.applicationId !== null) requireApplication(input.applicationId);
+        const row = get(
+          `INSERT INTO api_keys (id, application_id, role, key, secret_hash, label, credits, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          randomUUID(),
+          input.applicationId,
+          input.role,
+          input.key,
+          input.secretHash,
+          input.label ?? null,
+          validateCredits(input.credits ?? null),
+          clock(),
+        );
+        return toApiKey(row!);
+      });
+    },
+    async findApiKey(key) {
+      const row = get('SELECT * FROM api_keys WHERE key = ?', key);
+      return row === undefined ? null : toApiKey(row);
+    },
+    async listApiKeys(applicationId) {
+      return all('SELECT * FROM api_keys WHERE application_id = ? ORDER BY created_at, id', applicationId).map(toApiKey);
+    },
+    async revokeApiKey(id, now) {
+      return run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now, id) > 0;
+    },
+    async spendCredits(apiKeyId, n) {
+      validateCredits(n);
+      const row = get(
+        'UPDATE api_keys SET credits = credits - ? WHERE id = ? AND (credits IS NULL OR credits >= ?) RETURNING credits',
+        n,
+        apiKeyId,
+        n,
+      );
+      return row === undefined ? { ok: false } : { ok: true, remaining: numOrNull(row, 'credits') };
+    },
+    async setCredits(apiKeyId, credits) {
+      return run('UPDATE api_keys SET credits = ? WHERE id = ?', validateCredits(credits), apiKeyId) > 0;
+    },
+
+    async createChannel(input) {
+      return tx(() => {
+        requireApplication(input.applicationId);
+        const id = input.id ?? randomUUID();
+        const now = clock();
+        const options = input.options ?? {};
+        const row = get(
+          `INSERT INTO channels (id, application_id, kind, is_active, include_image_data, config, secrets, options,
+             max_in_flight, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          id,
+          input.applicationId,
+          input.kind,
+          input.isActive ? 1 : 0,
+          input.includeImageData ? 1 : 0,
+          JSON.stringify(input.config),
+          codec.seal(input.applicationId, id, input.secrets ?? {}),
+          JSON.stringify(options),
+          maxInFlightOf(options),
+          now,
+          now,
+        );
+        return toChannel(row!, codec);
+      });
+    },
+    async getChannel(applicationId, id) {
+      const row = channelRow(applicationId, id);
+      return row === undefined ? null : toChannel(row, codec);
+    },
+    async listChannels(applicationId, opts) {
+      const sql = opts?.activeOnly
+        ? 'SELECT * FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id'
+        : 'SELECT * FROM channels WHERE application_id = ? ORDER BY created_at, id';
+      return all(sql, applicationId).map((r) => toChannel(r, codec));
+    },
+    async updateChannel(applicationId, id, patch) {
+      const result = tx(() => {
+        const row = channelRow(applicationId, id);
+        if (row === undefined) return null;
+        const wasActive = num(row, 'is_active') !== 0;
+        const isActive = patch.isActive ?? wasActive;
+        const enabled = isActive && !wasActive;
+        const options = patch.options ?? (JSON.parse(str(row, 'options')) as ChannelOptions);
+        const disabledReason = enabled
+          ? null
+          : patch.disabledReason !== undefined
+            ? patch.disabledReason
+            : (row['disabled_reason'] as string | null);
+        const now = clock();
+        const updated = get(
+          `UPDATE channels SET is_active = ?, include_image_data = ?, config = ?, secrets = ?, options = ?,
+             max_in_flight = ?, disabled_reason = ?, failing_since = ?, updated_at = ?
+           WHERE id = ? AND application_id = ? RETURNING *`,
+          isActive ? 1 : 0,
+          patch.includeImageData === undefined ? num(row, 'include_image_data') : patch.includeImageData ? 1 : 0,
+          patch.config === undefined ? str(row, 'config') : JSON.stringify(patch.config),
+          patch.secrets === undefined ? bytes(row, 'secrets') : codec.seal(applicationId, id, patch.secrets),
+          JSON.stringify(options),
+          maxInFlightOf(options),
+          disabledReason,
+          enabled ? null : numOrNull(row, 'failing_since'),
+          now,
+          id,
+          applicationId,
+        );
+        if (enabled) {
+          run(
+            `INSERT INTO events (id, application_id, channel_id, type, detail, created_at) VALUES (?, ?, ?, 'channel.enabled', ?, ?)`,
+            randomUUID(),
+            applicationId,
+            id,
+            'channel re-enabled',
+            now,
+          );
+        }
+        return { row: updated!, enabled };
+      });
+      if (result === null) return null;
+      if (result.enabled) notify();
+      return toChannel(result.row, codec);
+    },
+    async deleteChannel(applicationId, id) {
+      // Cascades to the channel's deliveries and their attempts: nothing of it can be claimed afterwards.
+      return run('DELETE FROM channels WHERE id = ? AND application_id = ?', id, applicationId) > 0;
+    },
+
+    async upsertRejectionCode(input) {
+      const row = get(
+        `INSERT INTO rejection_codes (application_id, code, description) VALUES (?, ?, ?)
+         ON CONFLICT (application_id, code) DO UPDATE SET description = excluded.description RETURNING *`,
+        input.applicationId,
+        input.code,
+        input.description,
+      );
+      return toRejectionCode(row!);
+    },
+    async listRejectionCodes(applicationId) {
+      return all('SELECT * FROM rejection_codes WHERE application_id = ? ORDER BY code', applicationId).map(
+        toRejectionCode,
+      );
+    },
+    async deleteRejectionCode(applicationId, code) {
+      return run('DELETE FROM rejection_codes WHERE application_id = ? AND code = ?', applicationId, code) > 0;
+    },
+
+    async publish(message, plan, now): Promise<PublishResult> {
+      const result = tx((): PublishResult => {
+        const idempotencyKey = message.idempotencyKey ?? null;
+        if (idempotencyKey !== null) {
+          const existing = get(
+            'SELECT * FROM messages WHERE application_id = ? AND idempotency_key = ?',
+            message.applicationId,
+            idempotencyKey,
+          );
+          if (existing !== undefined) {
+            const first = toMessage(existing);
+            return duplicateOrConflict(first, message.bodyHash, () => deliveriesOf(first.id));
+          }
+        }
+        const channels = all(
+          'SELECT * FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id',
+          message.applicationId,
+        ).map((r) => toChannel(r, codec));
+        if (channels.length === 0) return { ok: false, reason: 'no_active_channel' };
+        const plans = checkPlans(plan(channels), channels);
+        if (plans.length === 0) return { ok: false, reason: 'no_active_channel' };
+        const stored = toMessage(
+          get(
+            `INSERT INTO messages (id, application_id, type, body, correlation_id, traceparent, idempotency_key, body_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+            message.id ?? randomUUID(),
+            message.applicationId,
+            message.type,
+            message.body,
+            message.correlationId ?? null,
+            message.traceparent ?? null,
+            idempotencyKey,
+            message.bodyHash,
+            now,
+          )!,
+        );
+        const deliveries = plans.map((p) => {
+          if (p.coalesceKey !== null) {
+            run(
+              `UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE channel_id = ? AND coalesce_key = ? AND state = 'pending'`,
+              now,
+              p.channelId,
+              p.coalesceKey,
+            );
+          }
+          return toDelivery(
+            get(
+              `INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
+                 coalesce_key, created_at, updated_at)
+               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *`,
+              randomUUID(),
+              stored.id,
+              message.applicationId,
+              p.channelId,
+              now,
+              p.orderingKey,
+              p.coalesceKey,
+              now,
+              now,
+            )!,
+          );
+        });
+        return { ok: true, message: stored, deliveries, duplicate: false };
+      });
+      if (result.ok && !result.duplicate) notify();
+      return result;
+    },
+
+    async claimDueDeliveries(opts) {
+      const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
+      if (limit <= 0) return [];
+      return tx(() => {
+        const inFlight = new Map<string, { n: number; cap: number }>();
+        const saturated: string[] = [];
+        for (const r of all(
+          `SELECT d.channel_id, count(*) AS n, c.max_in_flight FROM deliveries d JOIN channels c ON c.id = d.channel_id
+           WHERE d.state = 'delivering' AND d.next_attempt_at > ? GROUP BY d.channel_id`,
+          now,
+        )) {
+          const cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
+          const n = num(r, 'n');
+          inFlight.set(str(r, 'channel_id'), { n, cap });
+          if (n >= cap) saturated.push(str(r, 'channel_id'));
+        }
+        const picked: number[] = [];
+        const candidates = q(
+          `SELECT d.seq, d.channel_id, c.max_in_flight FROM deliveries d JOIN channels c ON c.id = d.channel_id
+           WHERE d.state IN ('pending', 'delivering') AND d.next_attempt_at <= ? AND c.is_active = 1
+             AND d.channel_id NOT IN (SELECT value FROM json_each(?))
+             AND (d.ordering_key IS NULL OR NOT EXISTS (
+               SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+                 AND e.seq < d.seq AND e.state IN ('pending', 'delivering')))
+           ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+        ).iterate(now, JSON.stringify(saturated), scanLimit(limit)) as Iterable<Row>;
+        for (const r of candidates) {
+          const channelId = str(r, 'channel_id');
+          let slot = inFlight.get(channelId);
+          if (slot === undefined) {
+            slot = { n: 0, cap: numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel };
+            inFlight.set(channelId, slot);
+          }
+          if (slot.n >= slot.cap) continue;
+          slot.n += 1;
+          picked.push(num(r, 'seq'));
+          if (picked.length >= limit) break;
+        }
+        if (picked.length === 0) return [];
+        const expiresAt = now + leaseMs;
+        const leased = all(
+          `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
+             leased_at = ?, updated_at = ?
+           WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
+          owner,
+          expiresAt,
+          expiresAt,
+          now,
+          now,
+          JSON.stringify(picked),
+        );
+        const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
+        const messageIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'message_id')))]);
+        const channelIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'channel_id')))]);
+        const messages = new Map<string, MessageRecord>(
+          all('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))', messageIds).map((r) => [
+            str(r, 'id'),
+            toMessage(r),
+          ]),
+        );
+        const channels = new Map(
+          all('SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))', channelIds).map((r) => [
+            str(r, 'id'),
+            toChannel(r, codec),
+          ]),
+        );
+        const claimed: ClaimedDelivery[] = [];
+        for (const seq of picked) {
+          const row = bySeq.get(seq)!;
+          const delivery = toDelivery(row);
+          claimed.push({
+            delivery,
+            message: messages.get(delivery.messageId)!,
+            channel: channels.get(delivery.channelId)!,
+          });
+        }
+        return claimed;
+      });
+    },
+
+    async recordAttempt(input, now) {
+      return tx(() => recordOne(input, now));
+    },
+    async recordAttempts(inputs, now) {
+      if (inputs.length === 0) return [];
+      return tx(() => inputs.map((input) => recordOne(input, now)));
+    },
+
+    async releaseLeases(owner, deliveryIds) {
+      const set = `state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+        next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL, updated_at = ?`;
+      const n =
+        deliveryIds === undefined
+          ? run(`UPDATE deliveries SET ${set} WHERE state = 'delivering' AND lease_owner = ?`, clock(), owner)
+          : run(
+              `UPDATE deliveries SET ${set} WHERE state = 'delivering' AND lease_owner = ? AND id IN (SELECT value FROM json_each(?))`,
+              clock(),
+              owner,
+              JSON.stringify(deliveryIds),
+            );
+      if (n > 0) notify();
+      return n;
+    },
+
+    async nextDueAt() {
+      const row = get(
+        `SELECT d.next_attempt_at FROM deliveries d JOIN channels c ON c.id = d.channel_id
+         WHERE d.state IN ('pending', 'delivering') AND c.is_active = 1 ORDER BY d.next_attempt_at LIMIT 1`,
+      );
+      return row === undefined ? null : num(row, 'next_attempt_at');
+    },
+
+    async getMessage(applicationId, id) {
+      const row = get('SELECT * FROM messages WHERE id = ? AND application_id = ?', id, applicationId);
+      return row === undefined ? null : toMessage(row);
+    },
+    async listMessages(applicationId, filter, page) {
+      const lq = listMessagesQuery(applicationId, filter, page);
+      return toPage(all(lq.sql, ...sqlValues(lq.params)), lq, (r) => toMessage(r));
+    },
+    async getDelivery(applicationId, id) {
+      const row = get('SELECT * FROM deliveries WHERE id = ? AND application_id = ?', id, applicationId);
+      return row === undefined ? null : toDelivery(row);
+    },
+    async listDeliveries(applicationId, filter, page) {
+      const lq = listDeliveriesQuery(applicationId, filter, page);
+      return toPage(all(lq.sql, ...sqlValues(lq.params)), lq, toDelivery);
+    },
+    async listAttempts(applicationId, filter, page) {
+      const lq = listAttemptsQuery('sqlite', applicationId, filter, page);
+      return toPage(all(lq.sql, ...sqlValues(lq.params)), lq, toAttempt);
+    },
+
+    async redeliver(applicationId, deliveryId, now, opts) {
+      const result = tx(() => {
+        const row = get('SELECT * FROM deliveries WHERE id = ? AND application_id = ?', deliveryId, applicationId);
+        if (row === undefined) return null;
+        const state = str(row, 'state') as DeliveryState;
+        const movable = state === 'failed' || state === 'dead' || state === 'superseded' || (state === 'delivered' && opts?.force === true);
+        if (!movable) return { row, moved: false };
+        const moved = get(
+          `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL,
+             leased_at = NULL, attempts_at_reset = attempts, delivered_at = NULL, updated_at = ?
+           WHERE id = ? RETURNING *`,
+          now,
+          now,
+          deliveryId,
+        )!;
+        return { row: moved, moved: true };
+      });
+      if (result === null) return null;
+      if (result.moved) notify();
+      return toDelivery(result.row);
+    },
+    async recover(applicationId, opts, now) {
+      const set = `state = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL,
+        attempts_at_reset = attempts, updated_at = ?`;
+      const n =
+        opts.channelId === undefined
+          ? run(
+              `UPDATE deliveries SET ${set} WHERE application_id = ? AND state IN ('failed', 'dead') AND created_at >= ?`,
+              now,
+              now,
+              applicationId,
+              opts.since,
+            )
+          : run(
+              `UPDATE deliveries SET ${set}
+               WHERE application_id = ? AND channel_id = ? AND state IN ('failed', 'dead') AND created_at >= ?`,
+              now,
+              now,
+              applicationId,
+              opts.channelId,
+              opts.since,
+            );
+      if (n > 0) notify();
+      return n;
+    },
+
+    async recordEvent(event, now) {
+      const row = get(
+        'INSERT INTO events (id, application_id, channel_id, type, detail, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+        randomUUID(),
+        event.applicationId,
+        event.channelId,
+        event.type,
+        event.detail,
+        now,
+      );
+      return toEvent(row!);
+    },
+    async listEvents(applicationId, page) {
+      const lq = listEventsQuery(applicationId, page);
+      return toPage(all(lq.sql, ...sqlValues(lq.params)), lq, toEvent);
+    },
+
+    async prune(opts) {
+      // Small batches, each its own transaction, so a large prune never holds the write lock for long.
+      let attempts = 0;
+      let messages = 0;
+      for (let i = 0; i < MAX_PRUNE_BATCHES; i++) {
+        const n = tx(() =>
+          run(
+            `DELETE FROM attempts WHERE seq IN (SELECT seq FROM attempts WHERE started_at < ? LIMIT ${PRUNE_BATCH})`,
+            opts.attemptsBefore,
+          ),
+        );
+        attempts += n;
+        if (n < PRUNE_BATCH) break;
+      }
+      for (let i = 0; i < MAX_PRUNE_BATCHES; i++) {
+        const n = tx(() =>
+          run(
+            `DELETE FROM messages WHERE rowid IN (
+               SELECT m.rowid FROM messages m WHERE m.created_at < ? AND NOT EXISTS (
+                 SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.state IN ('pending', 'delivering'))
+               LIMIT ${PRUNE_BATCH})`,
+            opts.messagesBefore,
+          ),
+        );
+        messages += n;
+        if (n < PRUNE_BATCH) break;
+      }
+      return { attempts, messages };
+    },
+
+    async countDeliveriesByState() {
+      const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>;
+      for (const r of all('SELECT state, count(*) AS n FROM deliveries GROUP BY state')) {
+        counts[str(r, 'state') as DeliveryState] = num(r, 'n');
+      }
+      return counts;
+    },
+
+    onNewWork(listener) {
+      const wrapped = () => listener();
+      listeners.add(wrapped);
+      return () => {
+        listeners.delete(wrapped);
+      };
+    },
+
+    async reencryptSecrets() {
+      return tx(() => {
+        let changed = 0;
+        for (const r of all('SELECT id, application_id, secrets FROM channels')) {
+          const blob = bytes(r, 'secrets');
+          if (codec.keyring.keyIdOf(blob) === codec.keyring.currentKeyId) continue;
+          const id = str(r, 'id');
+          const applicationId = str(r, 'application_id');
+          const secrets = codec.open(applicationId, id, blob);
+          run('UPDATE channels SET secrets = ? WHERE id = ?', codec.seal(applicationId, id, secrets), id);
+          changed += 1;
+        }
+        return changed;
+      });
+    },
+  };
+  return store;
+}

@@ -1,0 +1,51 @@
+import { StoreError, StoreInputError } from './errors.ts';
+import type { Channel, Delivery, DeliveryPlan, DeliveryState, MessageRecord, PublishResult } from './types.ts';
+
+export const DELIVERY_STATES: readonly DeliveryState[] = [
+  'pending',
+  'delivering',
+  'delivered',
+  'failed',
+  'dead',
+  'superseded',
+];
+
+export const PRUNE_BATCH = 1000;
+
+/** Rows a claim looks at for `limit` deliveries: room for some skipped by the per-channel cap, still bounded. */
+export function scanLimit(limit: number): number {
+  return limit * 4 + 32;
+}
+
+/** A repeat of an idempotency key: the first message when the body is the same, a conflict otherwise. */
+export function duplicateOrConflict(
+  first: MessageRecord,
+  bodyHash: string,
+  deliveries: () => Delivery[],
+): PublishResult {
+  if (first.bodyHash !== bodyHash) return { ok: false, reason: 'idempotency_conflict', messageId: first.id };
+  return { ok: true, message: first, deliveries: deliveries(), duplicate: true };
+}
+
+/** The engine's plan may only name channels it was given (active, same application), each once. */
+export function checkPlans(plans: DeliveryPlan[], channels: Channel[]): DeliveryPlan[] {
+  const allowed = new Set(channels.map((c) => c.id));
+  const seen = new Set<string>();
+  for (const p of plans) {
+    if (!allowed.has(p.channelId) || seen.has(p.channelId)) {
+      throw new StoreError(
+        'INVALID_PLAN',
+        `delivery plan names channel ${p.channelId}, which is not an active channel of the application or appears twice`,
+      );
+    }
+    seen.add(p.channelId);
+  }
+  return plans;
+}
+
+export function validateCredits<T extends number | null>(n: T): T {
+  if (n !== null && (!Number.isSafeInteger(n) || n < 0)) {
+    throw new StoreInputError('INVALID_ARGUMENT', `credits must be a non-negative integer (received ${n})`);
+  }
+  return n;
+}

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import type { DeliveryOutcome } from '@herald/schemas';
+import { BlockedDestinationError, type DestinationPolicy } from '@herald/ssrf';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { classifyFailure } from './classify-failure.ts';
+import { parseRetryAfter } from './parse-retry-after.ts';
+import { TransportConfigError } from './transport-config-error.ts';
+
+export interface WebhookClientOptions {
+  /** SSRF guard: checked on the URL before dialling and on every address dialled. */
+  policy: DestinationPolicy;
+  /** Accept plain `http:` destinations (development only). Default false: https only. */
+  allowHttp?: boolean;
+  /** Total deadline per attempt (connect, TLS, headers, body). Default 10000. */
+  timeoutMs?: number;
+  /** Response bytes kept in `responseExcerpt`. Default 4096. */
+  maxResponseBytes?: number;
+  /** Keep-alive connections per origin and identity. Default 32. */
+  connectionsPerOrigin?: number;
+  /** Idle keep-alive connections close after this. Default 4000. */
+  keepAliveTimeoutMs?: number;
+  /** Default `Herald-Webhooks/1`. */
+  userAgent?: string;
+  /** Distinct (client certificate, CA, local address) identities kept open; least recently used closes first. Default 256. */
+  maxIdentities?: number;
+  /** Monotonic clock for `durationMs`. */
+  now?: () => number;
+  /** Wall clock for `Retry-After` dates. */
+  wallClockMs?: () => number;
+}
+
+export interface WebhookRequest {
+  url: string;
+  body: string | Uint8Array;
+  /** Added to the standard headers; `accept`/`content-type` and hop-by-hop headers cannot be overridden. */
+  headers?: Record<string, string>;
+  /** Client certificate (mTLS) and an extra trusted CA (added to the system roots, never replacing verification). */
+  tls?: { cert?: string; key?: string; ca?: string };
+  /** Source address to bind (fixed-source-IP auth). */
+  localAddress?: string;
+  /** Overrides the client's per-attempt deadline. */
+  timeoutMs?: number;
+  /** Aborting gives a `cancelled` outcome. */
+  signal?: AbortSignal;
+}
+
+export interface WebhookClient {
+  /** One delivery attempt. Never throws for an expected failure: every result is an outcome value. */
+  deliver(req: WebhookRequest): Promise<DeliveryOutcome>;
+  /** Closes every pooled connection once in-flight requests finish. */
+  close(): Promise<void>;
+}
+
+/** Tiny remainders are drained so the connection can be reused; more than this closes it instead. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+const HOP_BY_HOP = new Set([
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+  'accept',
+  'content-type',
+]);
+
+function positiveInt(name: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TransportConfigError(
+      'HERALD_HTTP_INVALID_CONFIG',
+      `${name}: expected an integer >= ${min}, received ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function failure(
+  code: DeliveryOutcome['code'],
+  retryable: boolean,
+  error: string,
+  durationMs: number,
+  extra: Partial<DeliveryOutcome> = {},
+): DeliveryOutcome {
+  return { ok: false, code, retryable, disableChannel: false, durationMs, error, ...extra };
+}
+
+interface Identity {
+  agent: Agent;
+}
+
+/**
+ * Creates the webhook transport: undici keep-alive pools per (origin, client certificate, CA, local
+ * address), TLS >= 1.2 with verification always on, one deadline per attempt, SSRF guard on the URL and
+ * on the dialled address, redirects never followed.
+ * Throws {@link TransportConfigError} (`HERALD_HTTP_INVALID_CONFIG`) for bad options.
+ */
+export function createWebhookClient(options: WebhookClientOptions): WebhookClient {
+  const policy = options?.policy;
+  if (
+    typeof policy !== 'object' ||
+    policy === null ||
+    typeof policy.checkUrl !== 'function' ||
+    typeof policy.lookup !== 'function' ||
+    typeof policy.isAllowedDialHost !== 'function'
+  ) {
+    throw new TransportConfigError('HERALD_HTTP_INVALID_CONFIG', 'policy: expected a DestinationPolicy from @herald/ssrf');
+  }
+  const allowHttp = options.allowHttp ?? false;
+  if (typeof allowHttp !== 'boolean') {
+    throw new TransportConfigError('HERALD_HTTP_INVALID_CONFIG', 'allowHttp: expected a boolean');
+  }
+  const timeoutMs = positiveInt('timeoutMs', options.timeoutMs, 10_000);
+  const maxResponseBytes = positiveInt('maxResponseBytes', options.maxResponseBytes, 4096, 0);
+  const connectionsPerOrigin = positiveInt('connectionsPerOrigin', options.connectionsPerOrigin, 32);
+  const keepAliveTimeoutMs = positiveInt('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 4000);
+  const maxIdentities = positiveInt('maxIdentities', options.maxIdentities, 256);
+  const userAgent = options.userAgent ?? 'Herald-Webhooks/1';
+  if (typeof userAgent !== 'string' || !/^[\x20-\x7e]+$/.test(userAgent)) {
+    throw new TransportConfigError('HERALD_HTTP_INVALID_CONFIG', 'userAgent: expected printable ASCII text');
+  }
+  const now = options.now ?? (() => performance.now());
+  const wallClockMs = options.wallClockMs ?? Date.now;
+
+  const identities = new Map<string, Identity>();
+  let closed = false;
+
+  const createAgent = (req: WebhookRequest): Agent => {
+    const t = req.tls ?? {};
+    // One secure context per identity: building it per handshake would re-parse the root store.
+    const secureContext = tls.createSecureContext({
+      minVersion: 'TLSv1.2',
+      ...(t.ca !== undefined ? { ca: [...tls.rootCertificates, t.ca] } : {}),
+      ...(t.cert !== undefined ? { cert: t.cert } : {}),
+      ...(t.key !== undefined ? { key: t.key } : {}),
+    });
+    const base = buildConnector({
+      secureContext,
+      lookup: policy.lookup,
+      timeout: timeoutMs,
+      allowH2: false,
+    });
+    const connect: buildConnector.connector = (opts, callback) => {
+      // Node skips `lookup` for IP literals; they are checked here, at dial time.
+      if (!policy.isAllowedDialHost(opts.hostname)) {
+        callback(new BlockedDestinationError(opts.hostname), null);
+        return;
+      }
+      base(opts, callback);
+    };
+    return new Agent({
+      connect,
+      connections: connectionsPerOrigin,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      keepAliveMaxTimeout: Math.max(keepAliveTimeoutMs, 600_000),
+      // The per-attempt AbortSignal is the deadline; undici's idle timers would only duplicate it.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      allowH2: false,
+      ...(req.localAddress !== undefined ? { localAddress: req.localAddress } : {}),
+    });
+  };
+
+  const agentFor = (req: WebhookRequest): Agent => {
+    const t = req.tls ?? {};
+    const key = createHash('sha256')
+      .update(JSON.stringify([t.cert ?? '', t.key ?? '', t.ca ?? '', req.localAddress ?? '']))
+      .digest('base64url');
+    const found = identities.get(key);
+    if (found !== undefined) {
+      identities.delete(key);
+      identities.set(key, found);
+      return found.agent;
+    }
+    const agent = createAgent(req);
+    identities.set(key, { agent });
+    if (identities.size > maxIdentities) {
+      const oldest = identities.keys().next();
+      if (!oldest.done) {
+        const evicted = identities.get(oldest.value);
+        identities.delete(oldest.value);
+        evicted?.agent.close().catch(() => {});
+      }
+    }
+    return agent;
+  };
+
+  const readExcerpt = async (body: Dispatcher.ResponseData['body']): Promise<string> => {
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let discardedBytes = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const room = maxResponseBytes - keptBytes;
+      if (room > 0) {
+        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+        kept.push(part);
+        keptBytes += part.length;
+        discardedBytes += chunk.length - part.length;
+      } else {
+        discardedBytes += chunk.length;
+      }
+      // Leaving the loop destroys the stream and its connection: an endless body costs nothing more.
+      if (discardedBytes > DRAIN_LIMIT_BYTES) break;
+    }
+    return new TextDecoder().decode(Buffer.concat(kept, keptBytes));
+  };
+
+  const deliver = async (req: WebhookRequest): Promise<DeliveryOutcome> => {
+    const started = now();
+    const elapsed = (): number => Math.max(0, Math.round((now() - started) * 1000) / 1000);
+    if (closed) return failure('cancelled', true, 'webhook client closed', elapsed());
+    if (typeof req !== 'object' || req === null || typeof req.url !== 'string') {
+      return failure('invalid_destination', false, 'invalid request: url required', elapsed());
+    }
+    const checked = policy.checkUrl(req.url, { allowHttp });
+    if (!checked.ok) {
+      return checked.reason === 'blocked_address'
+        ? failure('blocked', false, 'destination not allowed', elapsed())
+        : failure('invalid_destination', false, `invalid destination: ${checked.reason}`, elapsed());
+    }
+    if (req.localAddress !== undefined && isIP(req.localAddress) === 0) {
+      return failure('invalid_destination', false, 'invalid destination: localAddress is not an IP address', elapsed());
+    }
+    const attemptMs = req.timeoutMs ?? timeoutMs;
+    if (!Number.isSafeInteger(attemptMs) || attemptMs < 1) {
+      return failure('internal', false, 'invalid request: timeoutMs must be a positive integer', elapsed());
+    }
+    if (req.signal?.aborted === true) return failure('cancelled', true, 'cancelled', elapsed());
+
+    let agent: Agent;
+    try {
+      agent = agentFor(req);
+    } catch {
+      // Key material is never echoed: OpenSSL's text could quote parts of it.
+      return failure('invalid_destination', false, 'invalid destination: unusable TLS certificate, key or CA', elapsed());
+    }
+
+    const headers: Record<string, string> = { 'user-agent': userAgent };
+    for (const [name, value] of Object.entries(req.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (!HOP_BY_HOP.has(lower)) headers[lower] = value;
+    }
+    headers.accept = 'application/json';
+    headers['content-type'] = 'application/json';
+
+    const deadline = AbortSignal.timeout(attemptMs);
+    const signal = req.signal !== undefined ? AbortSignal.any([deadline, req.signal]) : deadline;
+    const url = checked.url;
+    let statusCode: number | undefined;
+    try {
+      const res = await agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers,
+        body: req.body,
+        signal,
+      });
+      statusCode = res.statusCode;
+      const excerpt = await readExcerpt(res.body);
+      const durationMs = elapsed();
+      const withExcerpt = excerpt === '' ? {} : { responseExcerpt: excerpt };
+      if (statusCode >= 200 && statusCode < 300) {
+        return { ok: true, code: 'delivered', retryable: false, disableChannel: false, durationMs, statusCode, ...withExcerpt };
+      }
+      if (statusCode >= 300 && statusCode < 400) {
+        return failure('redirect', false, `redirect (HTTP ${statusCode}) not followed`, durationMs, {
+          statusCode,
+          ...withExcerpt,
+        });
+      }
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after'], wallClockMs());
+      const extra = { statusCode, ...withExcerpt, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      if (statusCode === 410) {
+        return { ...failure('http_status', false, 'HTTP 410 Gone: channel disabled', durationMs, extra), disableChannel: true };
+      }
+      const retryable = statusCode === 408 || statusCode === 425 || statusCode === 429 || statusCode >= 500;
+      return failure('http_status', retryable, `HTTP ${statusCode}`, durationMs, extra);
+    } catch (err) {
+      const durationMs = elapsed();
+      const extra = statusCode !== undefined ? { statusCode } : {};
+      if (req.signal?.aborted === true && !deadline.aborted) return failure('cancelled', true, 'cancelled', durationMs, extra);
+      if (deadline.aborted) {
+        return failure('timeout', true, `no complete response within ${attemptMs} ms`, durationMs, extra);
+      }
+      const c = classifyFailure(err);
+      return failure(c.code, c.retryable, c.error, durationMs, extra);
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    closed = true;
+    const agents = [...identities.values()].map((i) => i.agent);
+    identities.clear();
+    await Promise.all(agents.map((a) => a.close().catch(() => {})));
+  };
+
+  return { deliver, close };
+}
