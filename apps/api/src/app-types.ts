@@ -1,5 +1,6 @@
 import type { DestinationPolicy } from '@herald/ssrf';
-import type { ApiKey, ApiKeyRole, Delivery, MessageRecord, Store } from '@herald/store';
+import type { Engine } from '@herald/engine';
+import type { ApiKey, ApiKeyRole, Store } from '@herald/store';
 import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -28,25 +29,8 @@ export interface CredentialService {
   forget(): void;
 }
 
-export interface PublishInput {
-  applicationId: string;
-  body: unknown;
-  type?: string;
-  correlationId?: string;
-  traceparent?: string;
-  idempotencyKey?: string;
-}
-
-export type PublishOutcome =
-  | { ok: true; message: MessageRecord; deliveries: Delivery[]; duplicate: boolean }
-  | { ok: false; reason: 'invalid'; problem: { errors?: Record<string, string[]> } }
-  | { ok: false; reason: 'no_active_channel' }
-  | { ok: false; reason: 'idempotency_conflict'; messageId: string };
-
 /** What the API needs of @herald/engine. */
-export interface PublishEngine {
-  publish(input: PublishInput): Promise<PublishOutcome>;
-}
+export type PublishEngine = Pick<Engine, 'publish' | 'redeliver' | 'recover'>;
 
 /** Issues mTLS client certificates for webhook channels; Herald keeps the private key. */
 export interface ClientCertificateIssuer {

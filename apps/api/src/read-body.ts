@@ -73,9 +73,8 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
   throw new ApiError('unsupported_media_type', message, { errors: { 'content-type': [message] } });
 }
 
-/** True when the request carries a body (a length above zero or a chunked stream). */
+/** True when the request carries a body (any length, chunked included). */
 export function hasBody(c: Context): boolean {
-  const length = c.req.header('content-length');
-  if (length !== undefined) return Number(length) > 0;
-  return c.req.header('transfer-encoding') !== undefined;
+  if (c.req.header('content-length') === '0') return false;
+  return c.req.raw.body !== null;
 }

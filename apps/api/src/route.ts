@@ -45,6 +45,8 @@ export interface RouteSpec<P, Q, B> {
   body?: B;
   /** Body encodings accepted (default JSON only). */
   bodyKinds?: readonly BodyKind[];
+  /** JSON Schema documenting the body when `body` cannot (it is validated in the handler). */
+  openapiBody?: Record<string, unknown>;
   /** Extra request headers to document. */
   headers?: readonly { name: string; description: string; required?: boolean }[];
   responses: Record<number, RouteResponseSpec>;
@@ -66,6 +68,7 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   bodyKinds: readonly BodyKind[];
+  openapiBody?: Record<string, unknown>;
   headers: readonly { name: string; description: string; required?: boolean }[];
   responses: Record<number, RouteResponseSpec>;
   hidden: boolean;

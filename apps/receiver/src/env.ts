@@ -7,7 +7,7 @@ const Env = z.object({
   /** Overrides `listen.port` / `listen.host` of the file. */
   HERALD_RECEIVER_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   HERALD_RECEIVER_HOST: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Env = z.infer<typeof Env>;
 

@@ -8,7 +8,7 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 async function main(): Promise<void> {
   const env = loadEnv();
   // Logs go to stderr: the stdout sink owns stdout.
-  const logger = pino({ level: env.LOG_LEVEL, name: 'herald-receiver' }, pino.destination(2));
+  const logger = pino({ level: env.HERALD_LOG_LEVEL, name: 'herald-receiver' }, pino.destination(2));
   const config = loadReceiverConfigFile(env.HERALD_RECEIVER_CONFIG);
   const started = await startReceiver(config, {
     logger,

@@ -24,7 +24,10 @@ describe('hashApiSecret / verifyApiSecret', () => {
   it('hashes to a self-describing scrypt string that verifies the right secret only', async () => {
     const { secret } = generateApiCredentials();
     const hash = await hashApiSecret(secret);
-    assert.match(hash, new RegExp(`^\\$scrypt\\$ln=${API_SECRET_SCRYPT.logN},r=8,p=1\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$`));
+    assert.match(
+      hash,
+      new RegExp(`^\\$scrypt\\$ln=${API_SECRET_SCRYPT.logN},r=8,p=1\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$`),
+    );
     assert.ok(!hash.includes(secret));
     assert.equal(await verifyApiSecret(secret, hash), true);
     assert.equal(await verifyApiSecret(`${secret}x`, hash), false);
@@ -52,6 +55,7 @@ describe('hashApiSecret / verifyApiSecret', () => {
       `$scrypt$${params}$${salt}`,
       `$scrypt$ln=30,r=8,p=1$${salt}$${digest}`, // would demand 2^30 work
       `$scrypt$ln=15,r=99,p=1$${salt}$${digest}`,
+      `$scrypt$ln=20,r=8,p=1$${salt}$${digest}`, // 1 GiB of memory
       `$scrypt$${params}$AAAA$${digest}`, // salt too short
       `$scrypt$${params}$${salt}$AAAA`, // hash too short
       `$scrypt$${params}$${salt}$${digest}!`,

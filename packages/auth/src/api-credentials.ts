@@ -16,7 +16,8 @@ export function generateApiCredentials(): ApiCredentials {
 export const API_SECRET_SCRYPT = { logN: 15, r: 8, p: 1, saltBytes: 16, hashBytes: 32 } as const;
 
 // Bounds for stored parameters: a tampered hash must not be able to demand unbounded work.
-const LIMITS = { logN: [10, 20], r: [1, 32], p: [1, 16], saltBytes: [16, 64], hashBytes: [16, 64] } as const;
+const LIMITS = { logN: [10, 20], r: [1, 32], p: [1, 4], saltBytes: [16, 64], hashBytes: [16, 64] } as const;
+const MAX_SCRYPT_MEMORY_BYTES = 256 * 1024 * 1024;
 const MAX_SECRET_LENGTH = 1024;
 
 function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
@@ -73,7 +74,8 @@ export async function verifyApiSecret(secret: string, hash: string): Promise<boo
     !within(r, LIMITS.r) ||
     !within(p, LIMITS.p) ||
     !within(salt.length, LIMITS.saltBytes) ||
-    !within(expected.length, LIMITS.hashBytes)
+    !within(expected.length, LIMITS.hashBytes) ||
+    128 * 2 ** logN * r > MAX_SCRYPT_MEMORY_BYTES
   ) {
     return false;
   }

@@ -73,7 +73,12 @@ describe('certificate issuance', () => {
 
   it('supports RSA keys and RSA CAs', async () => {
     const rsaCa = await createCertificateAuthority({ commonName: 'RSA CA', validDays: 10, keyType: 'rsa-2048' });
-    const leaf = await issueClientCertificate({ ca: rsaCa, commonName: 'app-rsa', validDays: 5, keyType: 'ecdsa-p384' });
+    const leaf = await issueClientCertificate({
+      ca: rsaCa,
+      commonName: 'app-rsa',
+      validDays: 5,
+      keyType: 'ecdsa-p384',
+    });
     const cert = new X509Certificate(leaf.certPem);
     assert.ok(cert.verify(new X509Certificate(rsaCa.certPem).publicKey));
     assert.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'secp384r1');
@@ -119,14 +124,22 @@ describe('createMtlsIdentity', () => {
 
   it('returns cert and key for the TLS options when everything matches', async () => {
     const issued = await issueClientCertificate({ ca, commonName: 'app-7', validDays: 30, now: () => NOW });
-    const identity = createMtlsIdentity({ certPem: issued.certPem, keyPem: issued.keyPem, caPem: ca.certPem, now: () => NOW });
+    const identity = createMtlsIdentity({
+      certPem: issued.certPem,
+      keyPem: issued.keyPem,
+      caPem: ca.certPem,
+      now: () => NOW,
+    });
     assert.deepEqual(identity, { cert: issued.certPem, key: issued.keyPem });
   });
 
   it('refuses a mismatched key, an expired or future certificate, and a foreign CA', async () => {
     const issued = await issueClientCertificate({ ca, commonName: 'app-7', validDays: 30, now: () => NOW });
     const other = await issueClientCertificate({ ca, commonName: 'app-8', validDays: 30, now: () => NOW });
-    assert.throws(() => createMtlsIdentity({ certPem: issued.certPem, keyPem: other.keyPem, now: () => NOW }), code('key_mismatch'));
+    assert.throws(
+      () => createMtlsIdentity({ certPem: issued.certPem, keyPem: other.keyPem, now: () => NOW }),
+      code('key_mismatch'),
+    );
     assert.throws(
       () => createMtlsIdentity({ certPem: issued.certPem, keyPem: issued.keyPem, now: () => NOW + 31 * DAY }),
       code('certificate_expired'),
@@ -136,7 +149,8 @@ describe('createMtlsIdentity', () => {
       code('certificate_not_yet_valid'),
     );
     assert.throws(
-      () => createMtlsIdentity({ certPem: issued.certPem, keyPem: issued.keyPem, caPem: otherCa.certPem, now: () => NOW }),
+      () =>
+        createMtlsIdentity({ certPem: issued.certPem, keyPem: issued.keyPem, caPem: otherCa.certPem, now: () => NOW }),
       code('untrusted_certificate'),
     );
     assert.throws(() => createMtlsIdentity({ certPem: 'x', keyPem: issued.keyPem }), code('invalid_certificate'));

@@ -95,3 +95,18 @@ export {
   type JwtVerifyResult,
   jwtAuth,
 } from './jwt.ts';
+export {
+  type ApiAuthVariables,
+  type ApiCredentialsAuthOptions,
+  type ApiCredentialsFailure,
+  apiCredentialsAuth,
+  type StoredApiKey,
+} from './api-credentials-auth.ts';
+export {
+  type PushAuthFailure,
+  type PushAuthOptions,
+  type PushAuthStrategy,
+  type PushAuthVariables,
+  pushAuth,
+} from './push-auth.ts';
+export { DEFAULT_MAX_BODY_BYTES } from './raw-body.ts';

@@ -58,7 +58,15 @@ describe('createIpAllowlist', () => {
   });
 
   it('refuses bad rules at construction', () => {
-    for (const allow of [[], ['10.0.0.0/33'], ['10.0.0.0/'], ['300.1.1.1'], ['example.com'], ['::/129'], ['::ffff:1.2.3.4/64']]) {
+    for (const allow of [
+      [],
+      ['10.0.0.0/33'],
+      ['10.0.0.0/'],
+      ['300.1.1.1'],
+      ['example.com'],
+      ['::/129'],
+      ['::ffff:1.2.3.4/64'],
+    ]) {
       assert.throws(
         () => createIpAllowlist({ allow }),
         (e: unknown) => e instanceof AuthConfigError && e.code === 'invalid_cidr',
@@ -87,12 +95,15 @@ describe('ipAllowlistAuth (in memory)', () => {
     app.get('/', (c) => c.text('ok'));
     const res = await app.request('/');
     assert.equal(res.status, 401);
-    assert.equal((await res.json()).status, 401);
+    assert.equal(((await res.json()) as { status: number }).status, 401);
   });
 });
 
 describe('createSourceAddressBinding', () => {
-  const interfaces = () => ({ eth0: [{ address: '192.0.2.10' }, { address: 'fe80::1' }], lo: [{ address: '127.0.0.1' }] });
+  const interfaces = () => ({
+    eth0: [{ address: '192.0.2.10' }, { address: 'fe80::1' }],
+    lo: [{ address: '127.0.0.1' }],
+  });
 
   it('accepts an address a local interface holds, in canonical form', () => {
     assert.deepEqual(createSourceAddressBinding({ localAddress: '192.0.2.10', networkInterfaces: interfaces }), {
@@ -110,7 +121,8 @@ describe('createSourceAddressBinding', () => {
       '127.0.0.2',
     );
     assert.throws(
-      () => createSourceAddressBinding({ localAddress: '127.0.0.2', networkInterfaces: interfaces, platform: 'darwin' }),
+      () =>
+        createSourceAddressBinding({ localAddress: '127.0.0.2', networkInterfaces: interfaces, platform: 'darwin' }),
       (e: unknown) => e instanceof AuthConfigError && e.code === 'local_address_not_assigned',
     );
   });

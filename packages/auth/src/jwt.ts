@@ -263,7 +263,6 @@ function mapJoseError(error: unknown): JwtFailure | undefined {
   ) {
     return 'malformed';
   }
-  if (error instanceof TypeError) return 'malformed';
   return undefined;
 }
 
@@ -344,6 +343,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           currentDate: new Date(now()),
           requiredClaims: ['exp'],
         };
+        // Two calls only because jose's overloads differ for a key and a key resolver.
         payload = (
           typeof key === 'function'
             ? await jwtVerify(token, key, verifyOptions)
@@ -352,6 +352,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       } catch (error) {
         const reason = mapJoseError(error);
         if (reason !== undefined) return { ok: false, reason };
+        if (typeof key !== 'function') throw error;
         throw new JwksUnavailableError('the JWKS endpoint could not be used to verify a token', { cause: error });
       }
       if (typeof payload.exp !== 'number') return { ok: false, reason: 'missing_exp' };

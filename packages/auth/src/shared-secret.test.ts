@@ -73,7 +73,7 @@ describe('shared secret', () => {
     assert.equal(missing.status, 401);
     assert.equal(wrong.status, 401);
     assert.equal(missing.headers.get('content-type'), 'application/problem+json');
-    const missingBody = await missing.json();
+    const missingBody = (await missing.json()) as { status: number; extensions: { traceId: string } };
     assert.deepEqual(missingBody, await wrong.json());
     assert.equal(missingBody.status, 401);
     assert.equal(missingBody.extensions.traceId, traceparent);

@@ -92,7 +92,11 @@ describe('webhook signatures', () => {
       assert.equal(createWebhookVerifier({ secrets: [s], now: () => NOW_MS }).verify(headers, BODY).ok, true);
     }
     // A receiver still on the old secret accepts a push signed with the new one only when it knows both.
-    const onlyNew = createWebhookSigner({ secrets: [newSecret] }).sign({ id: 'm', timestampSeconds: NOW_S, body: BODY });
+    const onlyNew = createWebhookSigner({ secrets: [newSecret] }).sign({
+      id: 'm',
+      timestampSeconds: NOW_S,
+      body: BODY,
+    });
     assert.equal(createWebhookVerifier({ secrets: [oldSecret], now: () => NOW_MS }).verify(onlyNew, BODY).ok, false);
     assert.equal(
       createWebhookVerifier({ secrets: [oldSecret, newSecret], now: () => NOW_MS }).verify(onlyNew, BODY).ok,
@@ -194,7 +198,12 @@ describe('webhookSignatureAuth middleware', () => {
     const app = new Hono<{ Variables: { webhook: { id: string; timestampSeconds: number } } }>();
     app.use(
       '/hook',
-      webhookSignatureAuth({ secrets: [secret], now: () => NOW_MS, maxBodyBytes: 1024, onRejected: (r) => reasons.push(r) }),
+      webhookSignatureAuth({
+        secrets: [secret],
+        now: () => NOW_MS,
+        maxBodyBytes: 1024,
+        onRejected: (r) => reasons.push(r),
+      }),
     );
     // The handler still reads the body after the middleware consumed it.
     app.post('/hook', async (c) => c.json({ id: c.var.webhook.id, body: await c.req.json() }));
@@ -218,8 +227,8 @@ describe('webhookSignatureAuth middleware', () => {
     const b = await app.request('/hook', { method: 'POST', headers: fresh, body: `${BODY} ` });
     assert.equal(a.status, 401);
     assert.equal(b.status, 401);
-    const bodyA = await a.json();
-    const bodyB = await b.json();
+    const bodyA = (await a.json()) as { extensions: { traceId?: string } };
+    const bodyB = (await b.json()) as { extensions: { traceId?: string } };
     delete bodyA.extensions.traceId;
     delete bodyB.extensions.traceId;
     assert.deepEqual(bodyA, bodyB);
@@ -232,6 +241,24 @@ describe('webhookSignatureAuth middleware', () => {
     const big = 'x'.repeat(2048);
     const headers = signer.sign({ id: 'msg_big', timestampSeconds: NOW_S, body: big });
     const res = await app.request('/hook', { method: 'POST', headers, body: big });
+    assert.equal(res.status, 413);
+    assert.deepEqual(reasons, []);
+  });
+
+  it('stops a streamed body without Content-Length at the cap', async () => {
+    const reasons: string[] = [];
+    const app = createApp(reasons);
+    const chunk = new TextEncoder().encode('x'.repeat(512));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Bounded: at most 8 chunks (4 KiB) are ever offered.
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const headers = signer.sign({ id: 'msg_stream', timestampSeconds: NOW_S, body: 'irrelevant' });
+    const res = await app.request('/hook', { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
     assert.equal(res.status, 413);
     assert.deepEqual(reasons, []);
   });

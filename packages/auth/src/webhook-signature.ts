@@ -13,6 +13,7 @@ import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { AuthConfigError } from './auth-config-error.ts';
 import { type HeaderSource, readHeader } from './header-value.ts';
+import { createRawBodyReader } from './raw-body.ts';
 import { respondUnauthorized } from './unauthorized-response.ts';
 
 const SECRET_PREFIX = 'whsec_';
@@ -30,11 +31,12 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 /** An ed25519 key: a PEM string, a `whsk_`/`whpk_` base64 raw key, or a node `KeyObject`. */
 export type Ed25519KeyInput = string | KeyObject;
 
-export interface WebhookSignatureHeaders {
+// A type alias (not an interface) so it is assignable to header records and `HeadersInit`.
+export type WebhookSignatureHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export interface WebhookSigner {
   sign(input: { id: string; timestampSeconds: number; body: string | Uint8Array }): WebhookSignatureHeaders;
@@ -261,21 +263,17 @@ export function webhookSignatureAuth(
   options: WebhookSignatureAuthOptions,
 ): MiddlewareHandler<{ Variables: WebhookAuthVariables }> {
   const verifier = createWebhookVerifier(options);
-  const maxBodyBytes = options.maxBodyBytes ?? 5 * 1024 * 1024;
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
-    throw new AuthConfigError('invalid_option', 'maxBodyBytes must be a positive integer');
-  }
-  return createMiddleware<{ Variables: WebhookAuthVariables }>(async (c, next) => {
-    const declared = Number(c.req.header('content-length') ?? '0');
-    if (declared > maxBodyBytes) return c.body(null, 413);
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    if (body.byteLength > maxBodyBytes) return c.body(null, 413);
-    const result = verifier.verify(c.req.raw.headers, body);
-    if (!result.ok) {
-      options.onRejected?.(result.reason);
-      return respondUnauthorized(c);
-    }
-    c.set('webhook', { id: result.id, timestampSeconds: result.timestampSeconds });
-    await next();
-  });
+  const readRawBody = createRawBodyReader(options.maxBodyBytes);
+  return createMiddleware<{ Variables: WebhookAuthVariables }>(async (c, next) =>
+    readRawBody(c, async (body) => {
+      const result = verifier.verify(c.req.raw.headers, body);
+      if (!result.ok) {
+        options.onRejected?.(result.reason);
+        return respondUnauthorized(c);
+      }
+      c.set('webhook', { id: result.id, timestampSeconds: result.timestampSeconds });
+      await next();
+      return undefined;
+    }),
+  );
 }

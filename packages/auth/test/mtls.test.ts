@@ -48,7 +48,12 @@ async function startReceiver(options: Omit<MtlsAuthOptions, 'caPem'>): Promise<{
   const server = createAdaptorServer({
     fetch: app.fetch,
     createServer: createHttpsServer,
-    serverOptions: { cert: serverCert.certPem, key: serverCert.keyPem, minVersion: 'TLSv1.2', ...verifier.serverOptions },
+    serverOptions: {
+      cert: serverCert.certPem,
+      key: serverCert.keyPem,
+      minVersion: 'TLSv1.2',
+      ...verifier.serverOptions,
+    },
   }) as Server;
   servers.push(server);
   return { port: await listenEphemeral(server, '127.0.0.1'), reasons };
@@ -68,7 +73,10 @@ async function push(port: number, identity?: { cert: string; key: string }) {
 describe('mtlsAuth over real TLS', () => {
   it('accepts a client certificate issued by the CA and reports its subject and fingerprint', async () => {
     const { port } = await startReceiver({});
-    const res = await push(port, createMtlsIdentity({ certPem: appCert.certPem, keyPem: appCert.keyPem, caPem: ca.certPem }));
+    const res = await push(
+      port,
+      createMtlsIdentity({ certPem: appCert.certPem, keyPem: appCert.keyPem, caPem: ca.certPem }),
+    );
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { subject: 'app-1', fingerprint256: appCert.fingerprint256 });
   });

@@ -10,6 +10,7 @@ import type {
   RecordAttemptInput,
   Store,
 } from '@herald/store';
+import { createAttemptRecorder } from './attempt-recorder.ts';
 import { EngineError } from './engine-error.ts';
 import { planDeliveries } from './plan-deliveries.ts';
 import { channelRetrySettings, computeNextAttempt, type RetryPolicy, resolveRetryPolicy } from './retry-policy.ts';
@@ -176,7 +177,10 @@ export function createEngine(options: EngineOptions): Engine {
   const policy = resolveRetryPolicy(options.retry);
   const autoDisableAfterMs = options.autoDisable === undefined ? DEFAULT_AUTO_DISABLE_MS : options.autoDisable.afterMs;
   if (autoDisableAfterMs !== null && !(Number.isFinite(autoDisableAfterMs) && autoDisableAfterMs >= 0)) {
-    throw new EngineError('invalid_config', `autoDisable.afterMs must be >= 0 or null; received ${String(autoDisableAfterMs)}`);
+    throw new EngineError(
+      'invalid_config',
+      `autoDisable.afterMs must be >= 0 or null; received ${String(autoDisableAfterMs)}`,
+    );
   }
   const retention = options.retention === undefined ? DEFAULT_RETENTION : options.retention;
   if (retention !== null) {
@@ -196,6 +200,7 @@ export function createEngine(options: EngineOptions): Engine {
   const emitter = createTypedEmitter<EngineEvents>((event, error) =>
     logger.error('engine event listener threw', { event, error: describeError(error) }),
   );
+  const recordAttempt = createAttemptRecorder(store);
   const inFlight = new Set<Promise<void>>();
   let abort = new AbortController();
   let running = false;
@@ -236,7 +241,11 @@ export function createEngine(options: EngineOptions): Engine {
     if (outcome.disableChannel) {
       return `the endpoint answered ${outcome.statusCode ?? outcome.code} (gone): disabled at once`;
     }
-    if (autoDisableAfterMs !== null && channel.failingSince !== null && now - channel.failingSince >= autoDisableAfterMs) {
+    if (
+      autoDisableAfterMs !== null &&
+      channel.failingSince !== null &&
+      now - channel.failingSince >= autoDisableAfterMs
+    ) {
       return `no successful attempt for ${formatHours(now - channel.failingSince)} (limit ${formatHours(autoDisableAfterMs)})`;
     }
     return undefined;
@@ -284,7 +293,15 @@ export function createEngine(options: EngineOptions): Engine {
 
     const now = clock();
     const { retryCount, factor } = channelRetrySettings(channel, policy);
-    const resolution = computeNextAttempt({ attemptsMade: attemptNumber, retryCount, factor, policy, outcome, now, random });
+    const resolution = computeNextAttempt({
+      attemptsMade: attemptNumber,
+      retryCount,
+      factor,
+      policy,
+      outcome,
+      now,
+      random,
+    });
     const disableReason = disableReasonFor(channel, outcome, now);
     const input: RecordAttemptInput = {
       deliveryId: delivery.id,
@@ -305,8 +322,9 @@ export function createEngine(options: EngineOptions): Engine {
     };
     let recorded = false;
     try {
-      recorded = await store.recordAttempt(input, now);
-      if (!recorded) logger.warn('attempt not recorded: the lease was lost', { deliveryId: delivery.id, owner: workerId });
+      recorded = await recordAttempt(input, now);
+      if (!recorded)
+        logger.warn('attempt not recorded: the lease was lost', { deliveryId: delivery.id, owner: workerId });
     } catch (error) {
       // The lease expires and another claim retries: at-least-once.
       logger.error('recording an attempt failed', { deliveryId: delivery.id, error: describeError(error) });
@@ -317,7 +335,11 @@ export function createEngine(options: EngineOptions): Engine {
       if (!disabledReported.has(key)) {
         disabledReported.add(key);
         if (disabledReported.size > 10_000) disabledReported.clear();
-        logger.warn('channel disabled', { channelId: channel.id, applicationId: channel.applicationId, reason: disableReason });
+        logger.warn('channel disabled', {
+          channelId: channel.id,
+          applicationId: channel.applicationId,
+          reason: disableReason,
+        });
         emitter.emit('channel.disabled', { channel, reason: disableReason });
       }
     }
@@ -389,7 +411,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async publish(input) {
-      const parsed = parseHeraldMessage(input.body, input.type, input.traceId === undefined ? {} : { traceId: input.traceId });
+      const parsed = parseHeraldMessage(
+        input.body,
+        input.type,
+        input.traceId === undefined ? {} : { traceId: input.traceId },
+      );
       if (!parsed.ok) return { ok: false, reason: 'invalid', problem: parsed.problem };
       const body = serializeMessage(parsed.message);
       const fields = parsed.message as unknown as Record<string, unknown>;
@@ -475,7 +501,10 @@ export function createEngine(options: EngineOptions): Engine {
         total += n;
         if (n === 0 && inFlight.size === 0) return total;
         if (performance.now() - started > timeoutMs) {
-          throw new EngineError('drain_timeout', `drain did not finish within ${timeoutMs} ms (${total} deliveries so far)`);
+          throw new EngineError(
+            'drain_timeout',
+            `drain did not finish within ${timeoutMs} ms (${total} deliveries so far)`,
+          );
         }
         if (n === 0) await Promise.race([...inFlight]);
       }

@@ -17,14 +17,19 @@ function keyValue(message: Record<string, unknown>, field: string): string | nul
  * field in the message (null when the message lacks it); the coalescing key is the
  * `ImageRenderProcessId` of a progress message on a channel with `coalesceProgress`.
  */
-export function planDeliveries(channels: readonly Channel[], message: Record<string, unknown>, type: string): DeliveryPlan[] {
+export function planDeliveries(
+  channels: readonly Channel[],
+  message: Record<string, unknown>,
+  type: string,
+): DeliveryPlan[] {
   const progress = isProgressType(type);
   return channels.map((channel) => {
     const field = channel.options.orderingKey;
     return {
       channelId: channel.id,
       orderingKey: field ? keyValue(message, field) : null,
-      coalesceKey: progress && channel.options.coalesceProgress === true ? keyValue(message, 'ImageRenderProcessId') : null,
+      coalesceKey:
+        progress && channel.options.coalesceProgress === true ? keyValue(message, 'ImageRenderProcessId') : null,
     };
   });
 }

@@ -52,7 +52,14 @@ export function hangUntilAborted(): RecordedAnswer {
   return (_job, signal) =>
     new Promise((resolve) => {
       const done = () =>
-        resolve({ ok: false, code: 'cancelled', retryable: true, disableChannel: false, durationMs: 0, error: 'aborted' });
+        resolve({
+          ok: false,
+          code: 'cancelled',
+          retryable: true,
+          disableChannel: false,
+          durationMs: 0,
+          error: 'aborted',
+        });
       if (signal.aborted) done();
       else signal.addEventListener('abort', done, { once: true });
     });

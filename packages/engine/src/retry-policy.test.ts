@@ -40,12 +40,28 @@ function channelWith(config: Record<string, unknown>): Channel {
 
 describe('computeNextAttempt', () => {
   it('is delivered on success, whatever the attempt count', () => {
-    const r = computeNextAttempt({ attemptsMade: 99, retryCount: 0, factor: 2, policy: plain, outcome: deliveredOutcome(), now, random: noJitter });
+    const r = computeNextAttempt({
+      attemptsMade: 99,
+      retryCount: 0,
+      factor: 2,
+      policy: plain,
+      outcome: deliveredOutcome(),
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(r, { state: 'delivered' });
   });
 
   it('is failed on a permanent failure even with retries left', () => {
-    const r = computeNextAttempt({ attemptsMade: 1, retryCount: 5, factor: 2, policy: plain, outcome: permanentOutcome(), now, random: noJitter });
+    const r = computeNextAttempt({
+      attemptsMade: 1,
+      retryCount: 5,
+      factor: 2,
+      policy: plain,
+      outcome: permanentOutcome(),
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(r, { state: 'failed' });
   });
 
@@ -53,29 +69,69 @@ describe('computeNextAttempt', () => {
     const retryCount = 3;
     const delays: number[] = [];
     for (let made = 1; made <= retryCount; made++) {
-      const r = computeNextAttempt({ attemptsMade: made, retryCount, factor: 2, policy: plain, outcome: retryableOutcome(), now, random: noJitter });
+      const r = computeNextAttempt({
+        attemptsMade: made,
+        retryCount,
+        factor: 2,
+        policy: plain,
+        outcome: retryableOutcome(),
+        now,
+        random: noJitter,
+      });
       assert.equal(r.state, 'pending');
       if (r.state === 'pending') delays.push(r.nextAttemptAt - now);
     }
     assert.deepEqual(delays, [1 * MIN, 2 * MIN, 4 * MIN]);
-    const last = computeNextAttempt({ attemptsMade: retryCount + 1, retryCount, factor: 2, policy: plain, outcome: retryableOutcome(), now, random: noJitter });
+    const last = computeNextAttempt({
+      attemptsMade: retryCount + 1,
+      retryCount,
+      factor: 2,
+      policy: plain,
+      outcome: retryableOutcome(),
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(last, { state: 'dead' });
   });
 
   it('is dead after the first failure when retryCount is 0', () => {
-    const r = computeNextAttempt({ attemptsMade: 1, retryCount: 0, factor: 2, policy: plain, outcome: retryableOutcome(), now, random: noJitter });
+    const r = computeNextAttempt({
+      attemptsMade: 1,
+      retryCount: 0,
+      factor: 2,
+      policy: plain,
+      outcome: retryableOutcome(),
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(r, { state: 'dead' });
   });
 
   it('caps a delay at maxDelayMs', () => {
     const policy = resolveRetryPolicy({ minRetryWindowMs: 0, maxDelayMs: 10 * MIN });
-    const r = computeNextAttempt({ attemptsMade: 8, retryCount: 10, factor: 2, policy, outcome: retryableOutcome(), now, random: noJitter });
+    const r = computeNextAttempt({
+      attemptsMade: 8,
+      retryCount: 10,
+      factor: 2,
+      policy,
+      outcome: retryableOutcome(),
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(r, { state: 'pending', nextAttemptAt: now + 10 * MIN });
   });
 
   it('adds jitter only: up to jitterRatio of the delay, never less than the delay', () => {
     const at = (random: number) => {
-      const r = computeNextAttempt({ attemptsMade: 2, retryCount: 5, factor: 3, policy: plain, outcome: retryableOutcome(), now, random: () => random });
+      const r = computeNextAttempt({
+        attemptsMade: 2,
+        retryCount: 5,
+        factor: 3,
+        policy: plain,
+        outcome: retryableOutcome(),
+        now,
+        random: () => random,
+      });
       assert.equal(r.state, 'pending');
       return r.state === 'pending' ? r.nextAttemptAt - now : Number.NaN;
     };
@@ -88,16 +144,40 @@ describe('computeNextAttempt', () => {
 
   it('honours a longer Retry-After, but never beyond maxRetryAfterMs', () => {
     const outcome = retryableOutcome({ statusCode: 429, retryAfterMs: 30 * MIN });
-    const r = computeNextAttempt({ attemptsMade: 1, retryCount: 5, factor: 2, policy: plain, outcome, now, random: noJitter });
+    const r = computeNextAttempt({
+      attemptsMade: 1,
+      retryCount: 5,
+      factor: 2,
+      policy: plain,
+      outcome,
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(r, { state: 'pending', nextAttemptAt: now + 30 * MIN });
     const huge = retryableOutcome({ statusCode: 503, retryAfterMs: 30 * 24 * HOUR });
-    const capped = computeNextAttempt({ attemptsMade: 1, retryCount: 5, factor: 2, policy: plain, outcome: huge, now, random: noJitter });
+    const capped = computeNextAttempt({
+      attemptsMade: 1,
+      retryCount: 5,
+      factor: 2,
+      policy: plain,
+      outcome: huge,
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(capped, { state: 'pending', nextAttemptAt: now + DEFAULT_RETRY_POLICY.maxRetryAfterMs });
   });
 
   it('ignores a Retry-After shorter than the backoff', () => {
     const outcome = retryableOutcome({ statusCode: 503, retryAfterMs: 1_000 });
-    const r = computeNextAttempt({ attemptsMade: 3, retryCount: 5, factor: 2, policy: plain, outcome, now, random: noJitter });
+    const r = computeNextAttempt({
+      attemptsMade: 3,
+      retryCount: 5,
+      factor: 2,
+      policy: plain,
+      outcome,
+      now,
+      random: noJitter,
+    });
     assert.deepEqual(r, { state: 'pending', nextAttemptAt: now + 4 * MIN });
   });
 
@@ -135,10 +215,16 @@ describe('resolveRetryPolicy', () => {
 
 describe('channelRetrySettings', () => {
   it('reads RetryCount and ExponentialBackoffFactor from a webhook channel', () => {
-    assert.deepEqual(channelRetrySettings(channelWith({ webHookUrl: 'https://x', retryCount: 3, exponentialBackoffFactor: 1.5 }), plain), {
-      retryCount: 3,
-      factor: 1.5,
-    });
+    assert.deepEqual(
+      channelRetrySettings(
+        channelWith({ webHookUrl: 'https://x', retryCount: 3, exponentialBackoffFactor: 1.5 }),
+        plain,
+      ),
+      {
+        retryCount: 3,
+        factor: 1.5,
+      },
+    );
   });
 
   it('uses the policy defaults for a channel without them (RabbitMQ) and clamps a factor below 1', () => {
@@ -147,6 +233,9 @@ describe('channelRetrySettings', () => {
       factor: DEFAULT_RETRY_POLICY.defaultBackoffFactor,
     });
     assert.equal(channelRetrySettings(channelWith({ retryCount: 2, exponentialBackoffFactor: 0.1 }), plain).factor, 1);
-    assert.equal(channelRetrySettings(channelWith({ retryCount: -1 }), plain).retryCount, DEFAULT_RETRY_POLICY.defaultRetryCount);
+    assert.equal(
+      channelRetrySettings(channelWith({ retryCount: -1 }), plain).retryCount,
+      DEFAULT_RETRY_POLICY.defaultRetryCount,
+    );
   });
 });

@@ -11,7 +11,12 @@ export function stripImageContentBytes(body: string): string {
   // Cheap pre-check: most bodies (progress, image-checking) never carry the field.
   if (!body.includes(QUOTED_FIELD)) return body;
   const value: unknown = JSON.parse(body);
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, 'ImageContentBytes')) {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    !Object.hasOwn(value, 'ImageContentBytes')
+  ) {
     return body;
   }
   return serializeMessage(stripImageContent(value as HeraldMessage));

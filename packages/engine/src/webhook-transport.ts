@@ -105,17 +105,25 @@ export function createWebhookTransport(options: {
       const senders = sendersFor(channel);
       if (senders.problem !== null) return invalidChannel(senders.problem);
       const timestampSeconds = Math.floor(signingTimestamp());
-      const headers: Record<string, string> = {
-        ...buildWebhookHeaders({
-          messageId: message.id,
-          timestampSeconds,
-          messageType: message.type,
-          ...(message.correlationId === null ? {} : { correlationId: message.correlationId }),
-          ...(message.traceparent === null ? {} : { traceparent: message.traceparent }),
-        }),
-        ...(senders.sharedSecret?.headers() ?? {}),
-        ...(senders.signer?.sign({ id: message.id, timestampSeconds, body }) ?? {}),
-      };
+      let headers: Record<string, string>;
+      try {
+        headers = {
+          ...buildWebhookHeaders({
+            messageId: message.id,
+            timestampSeconds,
+            messageType: message.type,
+            ...(message.correlationId === null ? {} : { correlationId: message.correlationId }),
+            ...(message.traceparent === null ? {} : { traceparent: message.traceparent }),
+          }),
+          ...(senders.sharedSecret?.headers() ?? {}),
+          ...(senders.signer?.sign({ id: message.id, timestampSeconds, body }) ?? {}),
+        };
+      } catch (error) {
+        // A stored header value the transport refuses (e.g. a malformed traceparent): retrying cannot help.
+        return invalidChannel(
+          `cannot build the request headers: ${error instanceof Error ? error.message : 'unknown error'}`,
+        );
+      }
       const tls: { cert?: string; key?: string; ca?: string } = {};
       if (config.clientCertificatePem && channel.secrets.clientKeyPem) {
         tls.cert = config.clientCertificatePem;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   type AttemptEvent,
   type ChannelDisabledEvent,
@@ -19,7 +19,6 @@ import {
   createWebhookChannel,
   openTestStore,
   progressMessage,
-  type TestStore,
   testClock,
   waitFor,
 } from './helpers.ts';
@@ -31,15 +30,8 @@ const plainRetry = { baseDelayMs: SECOND, minRetryWindowMs: 0, jitterRatio: 0.2 
 
 for (const kind of ADAPTERS) {
   describe(`engine on ${kind}`, () => {
-    let t: TestStore;
-    before(async () => {
-      t = await openTestStore(kind);
-    });
-    after(async () => {
-      await t?.close();
-    });
-
     it('refuses a publish with no active channel and stores nothing', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const engine = createEngine({ store: t.store, transports: {}, retention: null });
       const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 10) });
@@ -49,6 +41,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('refuses an invalid body with a problem and stores nothing', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       await createWebhookChannel(t.store, appId);
       const engine = createEngine({ store: t.store, transports: {}, retention: null });
@@ -59,13 +52,18 @@ for (const kind of ADAPTERS) {
     });
 
     it('stores the serialised body and one pending delivery per active channel', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const c1 = await createWebhookChannel(t.store, appId);
       const c2 = await createWebhookChannel(t.store, appId);
       const inactive = await createWebhookChannel(t.store, appId);
       await t.store.updateChannel(appId, inactive.id, { isActive: false });
       const engine = createEngine({ store: t.store, transports: {}, retention: null });
-      const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 80), correlationId: 'corr-1' });
+      const r = await engine.publish({
+        applicationId: appId,
+        body: progressMessage(appId, randomUUID(), 80),
+        correlationId: 'corr-1',
+      });
       assert.ok(r.ok);
       assert.equal(r.duplicate, false);
       assert.match(r.message.body, /"Progress":80\.0/);
@@ -75,6 +73,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('retries on the exact schedule with an injected clock and random, then dies after RetryCount + 1 attempts', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const channel = await createWebhookChannel(t.store, appId, { retryCount: 2, factor: 3 });
       const clock = testClock();
@@ -132,12 +131,18 @@ for (const kind of ADAPTERS) {
     });
 
     it('marks a permanent failure failed at once, and recover() brings it back', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       await createWebhookChannel(t.store, appId, { retryCount: 5 });
       const clock = testClock();
       const transport = createRecordingTransport();
       transport.respond(() => permanentOutcome({ statusCode: 422 }));
-      const engine = createEngine({ store: t.store, transports: { webhook: transport }, clock: clock.read, retention: null });
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: transport },
+        clock: clock.read,
+        retention: null,
+      });
       const published = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 1) });
       assert.ok(published.ok);
       assert.equal(await engine.runOnce(), 1);
@@ -152,12 +157,18 @@ for (const kind of ADAPTERS) {
     });
 
     it('disables the channel at once on HTTP 410, emits channel.disabled, and resumes when re-enabled', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const channel = await createWebhookChannel(t.store, appId);
       const clock = testClock();
       const transport = createRecordingTransport();
       transport.respond(() => permanentOutcome({ statusCode: 410, disableChannel: true }));
-      const engine = createEngine({ store: t.store, transports: { webhook: transport }, clock: clock.read, retention: null });
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: transport },
+        clock: clock.read,
+        retention: null,
+      });
       const disabled: ChannelDisabledEvent[] = [];
       engine.on('channel.disabled', (e) => disabled.push(e));
 
@@ -184,6 +195,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('auto-disables a channel after the configured stretch of unbroken failures; pending work resumes on re-enable', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const channel = await createWebhookChannel(t.store, appId, { retryCount: 10 });
       const clock = testClock();
@@ -207,19 +219,14 @@ for (const kind of ADAPTERS) {
       assert.equal(await engine.runOnce(), 1);
       const failingSince = (await t.store.getChannel(appId, channel.id))?.failingSince;
       assert.equal(failingSince, clock.now, 'the store marks the start of the failing stretch');
-      // Keep failing for less than two hours: still active.
-      for (let i = 0; i < 20 && clock.now - failingSince! < 2 * HOUR - HOUR / 2; i++) {
-        const d = await t.store.getDelivery(appId, deliveryId);
-        clock.now = Math.max(clock.now, d!.nextAttemptAt);
-        if (clock.now - failingSince! >= 2 * HOUR) break;
-        assert.equal(await engine.runOnce(), 1);
-      }
+      // A failure just short of the stretch leaves it active.
+      clock.now = failingSince! + 2 * HOUR - 1;
+      assert.equal(await engine.runOnce(), 1);
       assert.equal((await t.store.getChannel(appId, channel.id))?.isActive, true);
       assert.equal(disabled.length, 0);
 
-      clock.now = failingSince! + 2 * HOUR;
       const d = await t.store.getDelivery(appId, deliveryId);
-      clock.now = Math.max(clock.now, d!.nextAttemptAt);
+      clock.now = Math.max(failingSince! + 2 * HOUR, d!.nextAttemptAt);
       assert.equal(await engine.runOnce(), 1);
       const ch = await t.store.getChannel(appId, channel.id);
       assert.equal(ch?.isActive, false);
@@ -238,6 +245,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('strips ImageContentBytes for includeImageData = false and keeps it in the stored message', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const withImages = await createWebhookChannel(t.store, appId, { includeImageData: true });
       const without = await createWebhookChannel(t.store, appId, { includeImageData: false });
@@ -264,6 +272,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('delivers a later message for an ordering key only after the earlier one, even while it retries', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       await createWebhookChannel(t.store, appId, { retryCount: 5, options: { orderingKey: 'ImageRenderProcessId' } });
       const clock = testClock();
@@ -285,7 +294,9 @@ for (const kind of ADAPTERS) {
       const other = await engine.publish({ applicationId: appId, body: progressMessage(appId, processB, 30) });
       assert.ok(first.ok && second.ok && other.ok);
       let failFirst = true;
-      transport.respond((job) => (job.message.id === first.message.id && failFirst ? retryableOutcome() : deliveredOutcome()));
+      transport.respond((job) =>
+        job.message.id === first.message.id && failFirst ? retryableOutcome() : deliveredOutcome(),
+      );
 
       assert.equal(await engine.runOnce(), 2, 'the first of key A and the message of key B');
       assert.equal((await t.store.getDelivery(appId, second.deliveries[0]!.id))?.state, 'pending');
@@ -302,6 +313,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('supersedes an older pending progress message of the same render process (coalescing)', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const coalescing = await createWebhookChannel(t.store, appId, { options: { coalesceProgress: true } });
       const plain = await createWebhookChannel(t.store, appId);
@@ -326,6 +338,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('keeps delivering to other channels while one channel hangs, and a graceful stop releases the hung leases', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       const slow = await createWebhookChannel(t.store, appId);
       const fast = await createWebhookChannel(t.store, appId);
@@ -350,7 +363,8 @@ for (const kind of ADAPTERS) {
       engine.start();
       try {
         await waitFor(
-          () => attempts.filter((a) => a.channel.id === fast.id && a.resolution.state === 'delivered').length === messages,
+          () =>
+            attempts.filter((a) => a.channel.id === fast.id && a.resolution.state === 'delivered').length === messages,
           'every delivery of the healthy channel',
         );
         // The hung channel still holds its cap of in-flight attempts and none of them finished.
@@ -364,17 +378,24 @@ for (const kind of ADAPTERS) {
       const slowDeliveries = await t.store.listDeliveries(appId, { channelId: slow.id }, { limit: 100 });
       assert.equal(slowDeliveries.items.length, messages);
       assert.ok(slowDeliveries.items.every((d) => d.state === 'pending' && d.attempts === 0 && d.leaseOwner === null));
-      const fastDeliveries = await t.store.listDeliveries(appId, { channelId: fast.id, state: 'delivered' }, { limit: 100 });
+      const fastDeliveries = await t.store.listDeliveries(
+        appId,
+        { channelId: fast.id, state: 'delivered' },
+        { limit: 100 },
+      );
       assert.equal(fastDeliveries.items.length, messages);
     });
 
     it('gives one message for concurrent publishes under the same idempotency key, and refuses a different body', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       await createWebhookChannel(t.store, appId);
       const engines = [0, 1, 2].map(() => createEngine({ store: t.store, transports: {}, retention: null }));
       const body = progressMessage(appId, randomUUID(), 42);
       const results = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => engines[i % 3]!.publish({ applicationId: appId, body, idempotencyKey: 'key-1' })),
+        Array.from({ length: 12 }, (_, i) =>
+          engines[i % 3]!.publish({ applicationId: appId, body, idempotencyKey: 'key-1' }),
+        ),
       );
       assert.ok(results.every((r) => r.ok));
       const ids = new Set(results.map((r) => (r.ok ? r.message.id : '')));
@@ -392,6 +413,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('prunes old attempts and delivered messages with the configured ages', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       await createWebhookChannel(t.store, appId);
       const clock = testClock();
@@ -413,6 +435,7 @@ for (const kind of ADAPTERS) {
     });
 
     it('records a retryable internal failure when no transport serves the channel kind', async () => {
+      await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
       await createWebhookChannel(t.store, appId);
       const engine = createEngine({ store: t.store, transports: {}, retention: null });
@@ -436,9 +459,6 @@ describe('engine configuration', () => {
     );
     assert.throws(() => createEngine({ store, transports: {}, retry: { jitterRatio: -1 } }), /jitterRatio/);
     assert.throws(() => createEngine({ store, transports: {}, autoDisable: { afterMs: -5 } }), /autoDisable/);
-    assert.throws(
-      () => createEngine({ store, transports: { webhook: {} as never } }),
-      /transports\.webhook/,
-    );
+    assert.throws(() => createEngine({ store, transports: { webhook: {} as never } }), /transports\.webhook/);
   });
 });

@@ -101,7 +101,11 @@ export function progressMessage(applicationId: string, processId: string, progre
   };
 }
 
-export function completedMessage(applicationId: string, processId: string, imageBase64: string | null = 'aGVsbG8gd29ybGQ=') {
+export function completedMessage(
+  applicationId: string,
+  processId: string,
+  imageBase64: string | null = 'aGVsbG8gd29ybGQ=',
+) {
   return {
     MessageType: 'ImageGenerationTaskCompleted',
     ApplicationId: applicationId,
@@ -115,7 +119,11 @@ export function completedMessage(applicationId: string, processId: string, image
 }
 
 /** Polls `check` until it returns true; bounded in time and count. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const started = performance.now();
   for (let i = 0; i < 100_000; i++) {
     if (await check()) return;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closedObject } from './closed-object.ts';
 import { describeValue } from './describe-value.ts';
 import { formBoolean, formInt, formNumber } from './form-values.ts';
 
@@ -108,78 +109,79 @@ const deliveryOptions = {
  * Body of POST/PUT `/api/v1/Notification/ChannelConfiguration/WebHook`, as form-data field
  * strings or JSON. The five documented fields are required; the rest are Herald's optional additions.
  */
-export const WebHookChannelRequest = z
-  .strictObject({
-    isActive: formBoolean(),
-    retryCount: formInt(CHANNEL_LIMITS.retryCountMin, CHANNEL_LIMITS.retryCountMax),
-    webHookUrl: urlField(['https:', 'http:'], 'the webhook'),
-    exponentialBackoffFactor: formNumber(CHANNEL_LIMITS.backoffFactorMin, CHANNEL_LIMITS.backoffFactorMax),
-    includeImageData: formBoolean(),
-    /** Header that carries the shared secret on every push (e.g. "X-Herald-Secret"). */
-    secretHeaderName: z
-      .string({ error: (i) => `expected a header name; received ${describeValue(i.input)}` })
-      .max(CHANNEL_LIMITS.secretHeaderNameMaxLength, {
-        error: () => `expected a header name of at most ${CHANNEL_LIMITS.secretHeaderNameMaxLength} characters`,
-      })
-      .regex(headerNamePattern, {
-        error: (i) =>
-          `expected an HTTP header name (letters, digits, - and !#$%&'*+.^_\`|~); received ${describeValue(i.input)}`,
-      })
-      .refine((name) => !RESERVED_HEADER_NAMES.has(name.toLowerCase()), {
-        error: (i) => `expected a header name Herald does not set itself; received ${describeValue(i.input)}`,
-      })
-      .optional(),
-    secretHeaderValue: secretText(
-      'a header value of visible ASCII characters (no line breaks, no leading or trailing blanks)',
-      headerValuePattern,
-      CHANNEL_LIMITS.secretHeaderValueMaxLength,
-    ).optional(),
-    /** Standard Webhooks signing secret: "whsec_" + base64 of 24 to 64 random bytes. */
-    signingSecret: z
-      .string({ error: () => 'expected a signing secret as a string' })
-      .superRefine((text, ctx) => {
-        const m = signingSecretPattern.exec(text);
-        if (m === null || text.length > 200) {
-          ctx.addIssue({ code: 'custom', message: 'expected a signing secret of the form whsec_<base64>' });
-          return;
-        }
-        const bytes = Buffer.from(m[1] ?? '', 'base64').length;
-        if (bytes < 24 || bytes > 64) {
-          ctx.addIssue({ code: 'custom', message: 'expected a signing secret whose base64 part decodes to 24 to 64 bytes' });
-        }
-      })
-      .optional(),
-    /** The fixed source IP pushes leave from, for the receiver's allow-list. */
-    sourceAddress: z
-      .union([z.ipv4(), z.ipv6()], {
-        error: (i) => `expected an IPv4 or IPv6 address; received ${describeValue(i.input)}`,
-      })
-      .optional(),
-    /** "generate": Herald issues a client certificate for mutual TLS with this endpoint. */
-    clientCertificate: z
-      .literal('generate', { error: (i) => `expected "generate" or no value; received ${describeValue(i.input)}` })
-      .optional(),
-    ...deliveryOptions,
-  })
-  .check((ctx) => {
-    const { secretHeaderName, secretHeaderValue } = ctx.value;
-    if (secretHeaderName !== undefined && secretHeaderValue === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        input: undefined,
-        path: ['secretHeaderValue'],
-        message: 'expected secretHeaderValue when secretHeaderName is given',
-      });
-    }
-    if (secretHeaderValue !== undefined && secretHeaderName === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        input: undefined,
-        path: ['secretHeaderName'],
-        message: 'expected secretHeaderName when secretHeaderValue is given',
-      });
-    }
-  });
+export const WebHookChannelRequest = closedObject({
+  isActive: formBoolean(),
+  retryCount: formInt(CHANNEL_LIMITS.retryCountMin, CHANNEL_LIMITS.retryCountMax),
+  webHookUrl: urlField(['https:', 'http:'], 'the webhook'),
+  exponentialBackoffFactor: formNumber(CHANNEL_LIMITS.backoffFactorMin, CHANNEL_LIMITS.backoffFactorMax),
+  includeImageData: formBoolean(),
+  /** Header that carries the shared secret on every push (e.g. "X-Herald-Secret"). */
+  secretHeaderName: z
+    .string({ error: (i) => `expected a header name; received ${describeValue(i.input)}` })
+    .max(CHANNEL_LIMITS.secretHeaderNameMaxLength, {
+      error: () => `expected a header name of at most ${CHANNEL_LIMITS.secretHeaderNameMaxLength} characters`,
+    })
+    .regex(headerNamePattern, {
+      error: (i) =>
+        `expected an HTTP header name (letters, digits, - and !#$%&'*+.^_\`|~); received ${describeValue(i.input)}`,
+    })
+    .refine((name) => !RESERVED_HEADER_NAMES.has(name.toLowerCase()), {
+      error: (i) => `expected a header name Herald does not set itself; received ${describeValue(i.input)}`,
+    })
+    .optional(),
+  secretHeaderValue: secretText(
+    'a header value of visible ASCII characters (no line breaks, no leading or trailing blanks)',
+    headerValuePattern,
+    CHANNEL_LIMITS.secretHeaderValueMaxLength,
+  ).optional(),
+  /** Standard Webhooks signing secret: "whsec_" + base64 of 24 to 64 random bytes. */
+  signingSecret: z
+    .string({ error: () => 'expected a signing secret as a string' })
+    .superRefine((text, ctx) => {
+      const m = signingSecretPattern.exec(text);
+      if (m === null || text.length > 200) {
+        ctx.addIssue({ code: 'custom', message: 'expected a signing secret of the form whsec_<base64>' });
+        return;
+      }
+      const bytes = Buffer.from(m[1] ?? '', 'base64').length;
+      if (bytes < 24 || bytes > 64) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a signing secret whose base64 part decodes to 24 to 64 bytes',
+        });
+      }
+    })
+    .optional(),
+  /** The fixed source IP pushes leave from, for the receiver's allow-list. */
+  sourceAddress: z
+    .union([z.ipv4(), z.ipv6()], {
+      error: (i) => `expected an IPv4 or IPv6 address; received ${describeValue(i.input)}`,
+    })
+    .optional(),
+  /** "generate": Herald issues a client certificate for mutual TLS with this endpoint. */
+  clientCertificate: z
+    .literal('generate', { error: (i) => `expected "generate" or no value; received ${describeValue(i.input)}` })
+    .optional(),
+  ...deliveryOptions,
+}).check((ctx) => {
+  const { secretHeaderName, secretHeaderValue } = ctx.value;
+  if (secretHeaderName !== undefined && secretHeaderValue === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: undefined,
+      path: ['secretHeaderValue'],
+      message: 'expected secretHeaderValue when secretHeaderName is given',
+    });
+  }
+  if (secretHeaderValue !== undefined && secretHeaderName === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: undefined,
+      path: ['secretHeaderName'],
+      message: 'expected secretHeaderName when secretHeaderValue is given',
+    });
+  }
+});
 export type WebHookChannelRequest = z.output<typeof WebHookChannelRequest>;
 export type WebHookChannelRequestInput = z.input<typeof WebHookChannelRequest>;
 
@@ -187,7 +189,7 @@ export type WebHookChannelRequestInput = z.input<typeof WebHookChannelRequest>;
  * Body of POST/PUT `/api/v1/Notification/ChannelConfiguration/RabbitMQ`, as form-data field strings
  * or JSON. The six documented fields are required; the rest are Herald's optional additions.
  */
-export const RabbitMqChannelRequest = z.strictObject({
+export const RabbitMqChannelRequest = closedObject({
   isActive: formBoolean(),
   url: urlField(['amqp:', 'amqps:'], 'the broker'),
   username: z

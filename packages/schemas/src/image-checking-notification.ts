@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closedObject } from './closed-object.ts';
 import { describeValue } from './describe-value.ts';
 import { enumOf } from './fields.ts';
 import { parseImageCheckingTimestamp } from './image-checking-timestamp.ts';
@@ -39,6 +40,7 @@ function timestamp(allowEmpty: boolean) {
 function jsonSchemaRules(): object[] {
   const when = (ImageState: object, then: object) => ({
     if: { properties: { ImageState }, required: ['ImageState'] },
+    // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a thenable
     then: { properties: { RejectionCode: { type: 'string', ...then } } },
   });
   return [
@@ -50,6 +52,7 @@ function jsonSchemaRules(): object[] {
         properties: { ImageType: { const: 'Custom' }, ImageState: { enum: ['Accepted', 'Rejected'] } },
         required: ['ImageType', 'ImageState'],
       },
+      // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a thenable
       then: { properties: { ImageCheckingTimeStamp: { type: 'string', minLength: 1 } } },
       else: { properties: { ImageCheckingTimeStamp: { const: '' } } },
     },
@@ -62,26 +65,25 @@ function jsonSchemaRules(): object[] {
  * `RejectionCode` is "00" when Accepted, "" when Pending, another non-empty code when Rejected;
  * `ImageCheckingTimeStamp` is set only for Custom images that are Accepted or Rejected, "" otherwise.
  */
-export const ImageCheckingNotification = z
-  .strictObject({
-    ImageId: z
-      .string({ error: (i) => `expected a non-empty image id string; received ${describeValue(i.input)}` })
-      .min(1, { error: () => 'expected a non-empty image id; received ""' })
-      .max(256, { error: () => 'expected an image id of at most 256 characters' }),
-    Orientation: enumOf(ORIENTATIONS),
-    ImageType: enumOf(IMAGE_TYPES),
-    ImageState: enumOf(IMAGE_STATES),
-    RejectionCode: z
-      .string({ error: (i) => `expected a rejection code string; received ${describeValue(i.input)}` })
-      .max(64, { error: () => 'expected a rejection code of at most 64 characters' }),
-    SubmissionTimeStamp: timestamp(false),
-    ImageCheckingTimeStamp: timestamp(true),
-    DataCapture: z
-      .record(z.string(), z.unknown(), {
-        error: (i) => `expected an object of captured values; received ${describeValue(i.input)}`,
-      })
-      .optional(),
-  })
+export const ImageCheckingNotification = closedObject({
+  ImageId: z
+    .string({ error: (i) => `expected a non-empty image id string; received ${describeValue(i.input)}` })
+    .min(1, { error: () => 'expected a non-empty image id; received ""' })
+    .max(256, { error: () => 'expected an image id of at most 256 characters' }),
+  Orientation: enumOf(ORIENTATIONS),
+  ImageType: enumOf(IMAGE_TYPES),
+  ImageState: enumOf(IMAGE_STATES),
+  RejectionCode: z
+    .string({ error: (i) => `expected a rejection code string; received ${describeValue(i.input)}` })
+    .max(64, { error: () => 'expected a rejection code of at most 64 characters' }),
+  SubmissionTimeStamp: timestamp(false),
+  ImageCheckingTimeStamp: timestamp(true),
+  DataCapture: z
+    .record(z.string(), z.unknown(), {
+      error: (i) => `expected an object of captured values; received ${describeValue(i.input)}`,
+    })
+    .optional(),
+})
   .check((ctx) => {
     const v = ctx.value;
     // The rules read ImageType and ImageState: when either is invalid it has its own error already.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closedObject } from './closed-object.ts';
 import { describeValue } from './describe-value.ts';
 import { Base64, enumOf, nonNegativeInt, requiredBoolean, requiredString, Uuid } from './fields.ts';
 import {
@@ -56,39 +57,37 @@ const Tasks = z.record(Uuid, RenderState, {
 });
 
 function createProgressSchema<T extends ImageGenerationProgressType>(type: T) {
-  return z
-    .strictObject({
-      MessageType: messageTypeLiteral(type),
-      RequestRenderState: RenderState,
-      ApplicationId: Uuid,
-      UserId: Uuid,
-      ImageRenderProcessId: Uuid,
-      TotalTaskCount: nonNegativeInt(),
-      CompletedTaskCount: nonNegativeInt(),
-      Progress,
-      Tasks,
-      RenderKind: z.int({ error: (i) => `expected a whole number; received ${describeValue(i.input)}` }),
-      RenderType: z.int({ error: (i) => `expected a whole number; received ${describeValue(i.input)}` }),
-      IsSuccessful: requiredBoolean(),
-      ErrorMessage: requiredString('a string (may be empty)'),
-    })
-    .check((ctx) => {
-      const { CompletedTaskCount, TotalTaskCount } = ctx.value;
-      // Only compare two valid counts; a bad count already has its own error.
-      const valid = (n: number) => Number.isSafeInteger(n) && n >= 0;
-      if (valid(CompletedTaskCount) && valid(TotalTaskCount) && CompletedTaskCount > TotalTaskCount) {
-        ctx.issues.push({
-          code: 'custom',
-          input: CompletedTaskCount,
-          path: ['CompletedTaskCount'],
-          message: `expected at most TotalTaskCount (${TotalTaskCount}); received ${CompletedTaskCount}`,
-        });
-      }
-    });
+  return closedObject({
+    MessageType: messageTypeLiteral(type),
+    RequestRenderState: RenderState,
+    ApplicationId: Uuid,
+    UserId: Uuid,
+    ImageRenderProcessId: Uuid,
+    TotalTaskCount: nonNegativeInt(),
+    CompletedTaskCount: nonNegativeInt(),
+    Progress,
+    Tasks,
+    RenderKind: z.int({ error: (i) => `expected a whole number; received ${describeValue(i.input)}` }),
+    RenderType: z.int({ error: (i) => `expected a whole number; received ${describeValue(i.input)}` }),
+    IsSuccessful: requiredBoolean(),
+    ErrorMessage: requiredString('a string (may be empty)'),
+  }).check((ctx) => {
+    const { CompletedTaskCount, TotalTaskCount } = ctx.value;
+    // Only compare two valid counts; a bad count already has its own error.
+    const valid = (n: number) => Number.isSafeInteger(n) && n >= 0;
+    if (valid(CompletedTaskCount) && valid(TotalTaskCount) && CompletedTaskCount > TotalTaskCount) {
+      ctx.issues.push({
+        code: 'custom',
+        input: CompletedTaskCount,
+        path: ['CompletedTaskCount'],
+        message: `expected at most TotalTaskCount (${TotalTaskCount}); received ${CompletedTaskCount}`,
+      });
+    }
+  });
 }
 
 function createTaskCompletedSchema<T extends ImageGenerationCompletedType>(type: T) {
-  return z.strictObject({
+  return closedObject({
     MessageType: messageTypeLiteral(type),
     ApplicationId: Uuid,
     UserId: Uuid,

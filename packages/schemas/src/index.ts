@@ -1,3 +1,4 @@
+export { ApiCredentialHeaders, ApplicationQuery, ConfigurationQuery } from './api-request.ts';
 export { ApiTimestamp, formatApiTimestamp } from './api-timestamp.ts';
 export {
   ActiveChannelConfigurationsResponse,
@@ -72,8 +73,6 @@ export {
   isHeraldMessageType,
   type MessageCategory,
   messageCategory,
-  NOTIFICATIONS_EXCHANGE,
-  ROUTING_KEYS,
 } from './message-types.ts';
 export {
   NotificationChannel,

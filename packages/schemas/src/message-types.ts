@@ -52,16 +52,6 @@ export type HeraldMessageType = z.infer<typeof HeraldMessageType>;
 /** What a message reports: a progress update, one completed task, or an image-checking decision. */
 export type MessageCategory = 'progress' | 'completed' | 'image-checking';
 
-/** The AMQP routing key of the source document for each category (image-checking gets its own). */
-export const ROUTING_KEYS = {
-  progress: 'progress.update',
-  completed: 'task.completed',
-  'image-checking': 'image-checking.notification',
-} as const satisfies Record<MessageCategory, string>;
-
-/** The exchange the source document names for image-generation notifications. */
-export const NOTIFICATIONS_EXCHANGE = 'image-render.notifications';
-
 const progressTypes: ReadonlySet<string> = new Set(IMAGE_GENERATION_PROGRESS_TYPES);
 const completedTypes: ReadonlySet<string> = new Set(IMAGE_GENERATION_COMPLETED_TYPES);
 

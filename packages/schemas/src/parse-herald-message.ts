@@ -1,20 +1,23 @@
 import type { z } from 'zod';
 import { describeValue } from './describe-value.ts';
 import { HERALD_MESSAGE_SCHEMAS, type HeraldMessage } from './herald-message.ts';
-import { IMAGE_GENERATION_MESSAGE_TYPES, type HeraldMessageType, isHeraldMessageType } from './message-types.ts';
+import {
+  type HeraldMessageType,
+  IMAGE_CHECKING_MESSAGE_TYPE,
+  IMAGE_GENERATION_MESSAGE_TYPES,
+  isHeraldMessageType,
+} from './message-types.ts';
 import { createProblem, type ProblemDocument, problemFromZodError } from './problem-details.ts';
-import { IMAGE_CHECKING_MESSAGE_TYPE } from './message-types.ts';
+import { traceIdFromTraceparent } from './trace-id.ts';
 
 export type ParseHeraldMessageResult =
   | { ok: true; type: HeraldMessageType; message: HeraldMessage }
   | { ok: false; problem: ProblemDocument };
 
 export interface ParseHeraldMessageOptions {
-  /** Put on the problem's `extensions.traceId`; see `traceIdFromTraceparent`. */
-  traceId?: string;
+  /** Put on the problem's `extensions.traceId` (a new random one when absent); see `traceIdFromTraceparent`. */
+  traceId?: string | undefined;
 }
-
-const NO_TRACE = '00-00000000000000000000000000000000-0000000000000000-00';
 
 function fieldProblem(field: string, message: string, traceId: string): ProblemDocument {
   return createProblem({ status: 400, traceId, errors: { [field]: [message] } });
@@ -31,7 +34,7 @@ export function parseHeraldMessage(
   type?: HeraldMessageType,
   options: ParseHeraldMessageOptions = {},
 ): ParseHeraldMessageResult {
-  const traceId = options.traceId ?? NO_TRACE;
+  const traceId = options.traceId ?? traceIdFromTraceparent();
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return {
       ok: false,

@@ -33,11 +33,11 @@ export interface ProblemDocument {
 export interface CreateProblemInput {
   status: number;
   traceId: string;
-  errors?: Record<string, string[]>;
-  type?: string;
-  title?: string;
-  detail?: string | null;
-  instance?: string | null;
+  errors?: Record<string, string[]> | undefined;
+  type?: string | undefined;
+  title?: string | undefined;
+  detail?: string | null | undefined;
+  instance?: string | null | undefined;
 }
 
 /** Builds a problem body with the documents' defaults and key order. */
@@ -97,9 +97,13 @@ export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): Record<stri
   };
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        add([...issue.path, key], `unknown field ${JSON.stringify(key)} (field names are case-sensitive)`);
-      }
+      // closedObject writes one "unknown field" line per key (with a suggestion); other schemas get the plain text.
+      const lines = issue.message.split('\n');
+      const ours = lines.length === issue.keys.length && lines.every((l) => l.startsWith('unknown field '));
+      issue.keys.forEach((key, i) => {
+        const plain = `unknown field ${JSON.stringify(key)} (field names are case-sensitive)`;
+        add([...issue.path, key], ours ? (lines[i] ?? plain) : plain);
+      });
     } else if (issue.code === 'invalid_key') {
       const inner = issue.issues[0]?.message ?? 'invalid key';
       add(issue.path, `invalid key: ${inner}`);

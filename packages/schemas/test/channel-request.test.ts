@@ -23,13 +23,18 @@ describe('WebHookChannelRequest', () => {
   });
 
   it('parses the same body as form-data text, with "2.0" for the factor', () => {
-    const form = { ...asFormFields(webHookJson), exponentialBackoffFactor: '2.0' };
+    const form: Record<string, string> = { ...asFormFields(webHookJson), exponentialBackoffFactor: '2.0' };
     assert.equal(form['isActive'], 'true');
     assert.deepEqual(WebHookChannelRequest.parse(form), WebHookChannelRequest.parse(webHookJson));
   });
 
   it('reads boolean text in any case and with blanks, and nothing else', () => {
-    for (const [text, value] of [['True', true], ['FALSE', false], [' false ', false], ['tRuE', true]] as const) {
+    for (const [text, value] of [
+      ['True', true],
+      ['FALSE', false],
+      [' false ', false],
+      ['tRuE', true],
+    ] as const) {
       assert.equal(WebHookChannelRequest.parse(withFields(webHookJson, { isActive: text })).isActive, value, text);
     }
     for (const bad of ['1', '0', 'yes', '', 1, null]) {
@@ -45,24 +50,41 @@ describe('WebHookChannelRequest', () => {
     for (const bad of [21, -1, 2.5, '5.0', 'five', '', '1e1']) {
       assert.deepEqual(
         errorsOf(WebHookChannelRequest, withFields(webHookJson, { retryCount: bad })),
-        { retryCount: [`expected a whole number from 0 to 20; received ${typeof bad === 'string' ? JSON.stringify(bad) : `number ${bad}`}`] },
+        {
+          retryCount: [
+            `expected a whole number from 0 to 20; received ${typeof bad === 'string' ? JSON.stringify(bad) : `number ${bad}`}`,
+          ],
+        },
         String(bad),
       );
     }
   });
 
   it('bounds exponentialBackoffFactor to 1..10 and reads dot decimals', () => {
-    assert.equal(WebHookChannelRequest.parse(withFields(webHookJson, { exponentialBackoffFactor: '1.5' })).exponentialBackoffFactor, 1.5);
-    assert.equal(WebHookChannelRequest.parse(withFields(webHookJson, { exponentialBackoffFactor: 10 })).exponentialBackoffFactor, 10);
+    assert.equal(
+      WebHookChannelRequest.parse(withFields(webHookJson, { exponentialBackoffFactor: '1.5' }))
+        .exponentialBackoffFactor,
+      1.5,
+    );
+    assert.equal(
+      WebHookChannelRequest.parse(withFields(webHookJson, { exponentialBackoffFactor: 10 })).exponentialBackoffFactor,
+      10,
+    );
     for (const bad of [0.5, 10.5, '2,0', 'NaN', '']) {
       const errors = errorsOf(WebHookChannelRequest, withFields(webHookJson, { exponentialBackoffFactor: bad }));
       assert.deepEqual(Object.keys(errors ?? {}), ['exponentialBackoffFactor'], String(bad));
-      assert.match(errors?.['exponentialBackoffFactor']?.[0] ?? '', /^expected a number from 1 to 10 \(a dot for decimals/);
+      assert.match(
+        errors?.['exponentialBackoffFactor']?.[0] ?? '',
+        /^expected a number from 1 to 10 \(a dot for decimals/,
+      );
     }
   });
 
   it('wants an absolute http(s) URL without credentials', () => {
-    assert.equal(WebHookChannelRequest.safeParse(withFields(webHookJson, { webHookUrl: 'http://127.0.0.1:8080/hook' })).success, true);
+    assert.equal(
+      WebHookChannelRequest.safeParse(withFields(webHookJson, { webHookUrl: 'http://127.0.0.1:8080/hook' })).success,
+      true,
+    );
     const cases: [string, RegExp][] = [
       ['webhook.site/example', /received text that is not a URL$/],
       ['ftp://webhook.site/example', /received a ftp:\/\/ URL$/],
@@ -94,7 +116,7 @@ describe('WebHookChannelRequest', () => {
     const body = withFields(webHookJson, { webhookUrl: 'https://x.example/', webHookUrl: undefined });
     assert.deepEqual(errorsOf(WebHookChannelRequest, body), {
       webHookUrl: ['expected an absolute https:// or http:// URL for the webhook; received nothing'],
-      webhookUrl: ['unknown field "webhookUrl" (field names are case-sensitive)'],
+      webhookUrl: ['unknown field "webhookUrl"; did you mean "webHookUrl"?'],
     });
   });
 
@@ -134,7 +156,9 @@ describe('WebHookChannelRequest', () => {
     );
     assert.deepEqual(errors, {
       secretHeaderName: ['expected a header name Herald does not set itself; received "Content-Type"'],
-      secretHeaderValue: ['expected a header value of visible ASCII characters (no line breaks, no leading or trailing blanks)'],
+      secretHeaderValue: [
+        'expected a header value of visible ASCII characters (no line breaks, no leading or trailing blanks)',
+      ],
       signingSecret: ['expected a signing secret whose base64 part decodes to 24 to 64 bytes'],
       sourceAddress: ['expected an IPv4 or IPv6 address; received "300.1.1.1"'],
       clientCertificate: ['expected "generate" or no value; received "yes"'],
@@ -172,7 +196,10 @@ describe('RabbitMqChannelRequest', () => {
   });
 
   it('wants an amqp(s) URL without credentials', () => {
-    assert.equal(RabbitMqChannelRequest.safeParse(withFields(rabbitJson, { url: 'amqps://broker.example:5671/vhost' })).success, true);
+    assert.equal(
+      RabbitMqChannelRequest.safeParse(withFields(rabbitJson, { url: 'amqps://broker.example:5671/vhost' })).success,
+      true,
+    );
     for (const url of ['https://localhost/Test', 'amqp://guest:guest@localhost/', 'localhost']) {
       const errors = errorsOf(RabbitMqChannelRequest, withFields(rabbitJson, { url }));
       assert.deepEqual(Object.keys(errors ?? {}), ['url'], url);

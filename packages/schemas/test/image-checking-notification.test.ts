@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  formatImageCheckingTimestamp,
-  ImageCheckingNotification,
-  parseImageCheckingTimestamp,
-} from '@herald/schemas';
+import { formatImageCheckingTimestamp, ImageCheckingNotification, parseImageCheckingTimestamp } from '@herald/schemas';
 import { errorsOf, fixtureJson, fixtureText, withFields } from './fixtures.ts';
 
 const galleryAccepted = fixtureJson('000-gallery-accepted.json');
@@ -38,7 +34,9 @@ describe('image-checking notification: documented scenarios', () => {
       'Orientation',
       'SubmissionTimeStamp',
     ]);
-    assert.deepEqual(errors?.['Orientation'], ['expected one of Horizontal, Vertical; received "<Horizontal or Vertical>"']);
+    assert.deepEqual(errors?.['Orientation'], [
+      'expected one of Horizontal, Vertical; received "<Horizontal or Vertical>"',
+    ]);
   });
 
   it('keeps DataCapture values and allows it to be absent', () => {
@@ -113,7 +111,15 @@ describe('image-checking notification: ImageCheckingTimeStamp rules', () => {
   });
 
   it('rejects timestamps that are not real dates', () => {
-    for (const bad of ['20241341120000', '20230230120000', '20241220240000', '20241220236000', '20241220235960', '2024122018242', 'yyyyMMddHHmmss']) {
+    for (const bad of [
+      '20241341120000',
+      '20230230120000',
+      '20241220240000',
+      '20241220236000',
+      '20241220235960',
+      '2024122018242',
+      'yyyyMMddHHmmss',
+    ]) {
       const errors = errorsOf(ImageCheckingNotification, withFields(customAccepted, { SubmissionTimeStamp: bad }));
       assert.deepEqual(errors, {
         SubmissionTimeStamp: [
@@ -171,7 +177,15 @@ describe('yyyyMMddHHmmss timestamps', () => {
   });
 
   it('returns null for impossible dates and other text', () => {
-    for (const bad of ['20230229000000', '20241301000000', '20241200000000', '20241231246000', '2024-12-20 18:24', ' 20241220182423', '202412201824230']) {
+    for (const bad of [
+      '20230229000000',
+      '20241301000000',
+      '20241200000000',
+      '20241231246000',
+      '2024-12-20 18:24',
+      ' 20241220182423',
+      '202412201824230',
+    ]) {
       assert.equal(parseImageCheckingTimestamp(bad), null, bad);
     }
   });
@@ -179,7 +193,10 @@ describe('yyyyMMddHHmmss timestamps', () => {
   it('writes dates in UTC and round-trips', () => {
     const date = new Date('2024-03-05T07:08:09.999Z');
     assert.equal(formatImageCheckingTimestamp(date), '20240305070809');
-    assert.equal(parseImageCheckingTimestamp(formatImageCheckingTimestamp(date))?.toISOString(), '2024-03-05T07:08:09.000Z');
+    assert.equal(
+      parseImageCheckingTimestamp(formatImageCheckingTimestamp(date))?.toISOString(),
+      '2024-03-05T07:08:09.000Z',
+    );
   });
 
   it('throws for an invalid Date', () => {

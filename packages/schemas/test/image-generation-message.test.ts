@@ -147,7 +147,10 @@ describe('progress rules', () => {
   });
 
   it('rejects an unknown RequestRenderState and non-integer RenderKind', () => {
-    const errors = errorsOf(ImageGenerationProgress, withFields(progress, { RequestRenderState: 'Running', RenderKind: 1.5 }));
+    const errors = errorsOf(
+      ImageGenerationProgress,
+      withFields(progress, { RequestRenderState: 'Running', RenderKind: 1.5 }),
+    );
     assert.deepEqual(errors, {
       RequestRenderState: [
         'expected one of NotStarted, Started, InProgress, Succeeded, Failed, Cancelled; received "Running"',
@@ -159,14 +162,23 @@ describe('progress rules', () => {
 
 describe('task-completed rules', () => {
   it('accepts ImageContentBytes absent or null (stripped by the channel)', () => {
-    assert.equal(ImageGenerationTaskCompleted.safeParse(withFields(completed, { ImageContentBytes: undefined })).success, true);
-    assert.equal(ImageGenerationTaskCompleted.safeParse(withFields(completed, { ImageContentBytes: null })).success, true);
+    assert.equal(
+      ImageGenerationTaskCompleted.safeParse(withFields(completed, { ImageContentBytes: undefined })).success,
+      true,
+    );
+    assert.equal(
+      ImageGenerationTaskCompleted.safeParse(withFields(completed, { ImageContentBytes: null })).success,
+      true,
+    );
   });
 
   it('rejects ImageContentBytes that is not base64', () => {
-    assert.deepEqual(errorsOf(ImageGenerationTaskCompleted, withFields(completed, { ImageContentBytes: 'not base64!' })), {
-      ImageContentBytes: ['expected base64 text (A-Z, a-z, 0-9, +, /, trailing = padding)'],
-    });
+    assert.deepEqual(
+      errorsOf(ImageGenerationTaskCompleted, withFields(completed, { ImageContentBytes: 'not base64!' })),
+      {
+        ImageContentBytes: ['expected base64 text (A-Z, a-z, 0-9, +, /, trailing = padding)'],
+      },
+    );
     assert.equal(
       ImageGenerationTaskCompleted.safeParse(withFields(completed, { ImageContentBytes: 'iVBORw0KGgo=' })).success,
       true,
@@ -174,8 +186,17 @@ describe('task-completed rules', () => {
   });
 
   it('accepts a failed task with an error message', () => {
-    const failed = withFields(completed, { IsSuccessful: false, ErrorMessage: 'render timed out', ImageContentBytes: null });
-    assert.equal(ImageStockGenerationTaskCompleted.safeParse(withFields(failed, { MessageType: 'ImageStockGenerationTaskCompleted' })).success, true);
+    const failed = withFields(completed, {
+      IsSuccessful: false,
+      ErrorMessage: 'render timed out',
+      ImageContentBytes: null,
+    });
+    assert.equal(
+      ImageStockGenerationTaskCompleted.safeParse(
+        withFields(failed, { MessageType: 'ImageStockGenerationTaskCompleted' }),
+      ).success,
+      true,
+    );
   });
 
   it('accepts the non-standard UUID variants of the documents and rejects other shapes', () => {
@@ -187,7 +208,10 @@ describe('task-completed rules', () => {
   });
 
   it('requires every documented field and says which one is missing', () => {
-    const errors = errorsOf(ImageGenerationTaskCompleted, withFields(completed, { TaskId: undefined, IsSuccessful: undefined }));
+    const errors = errorsOf(
+      ImageGenerationTaskCompleted,
+      withFields(completed, { TaskId: undefined, IsSuccessful: undefined }),
+    );
     assert.deepEqual(errors, {
       TaskId: ['expected a UUID string; received nothing'],
       IsSuccessful: ['expected true or false; received nothing'],
@@ -198,7 +222,15 @@ describe('task-completed rules', () => {
     const body = withFields(completed, { ErrorMessage: undefined, errorMessage: '' });
     assert.deepEqual(errorsOf(ImageGenerationTaskCompleted, body), {
       ErrorMessage: ['expected a string (may be empty); received nothing'],
-      errorMessage: ['unknown field "errorMessage" (field names are case-sensitive)'],
+      errorMessage: ['unknown field "errorMessage"; did you mean "ErrorMessage"?'],
+    });
+  });
+
+  it('suggests the closest field for a typo and none for an unrelated name', () => {
+    const body = withFields(completed, { IsSuccesful: true, Colour: 'red' });
+    assert.deepEqual(errorsOf(ImageGenerationTaskCompleted, body), {
+      IsSuccesful: ['unknown field "IsSuccesful"; did you mean "IsSuccessful"?'],
+      Colour: ['unknown field "Colour" (field names are case-sensitive)'],
     });
   });
 });

@@ -44,7 +44,10 @@ describe('messageJsonSchemas', () => {
     assert.ok(valid('ImageGenerationTaskCompleted', completed));
     assert.ok(valid('ImageGenerationTaskCompleted', fixtureJson('001-rabbitmq-task-completed.json')));
     for (const body of [galleryAccepted, customPending, customRejected, customAccepted]) {
-      assert.ok(valid('ImageCheckingNotification', body), JSON.stringify(validators['ImageCheckingNotification']?.errors));
+      assert.ok(
+        valid('ImageCheckingNotification', body),
+        JSON.stringify(validators['ImageCheckingNotification']?.errors),
+      );
     }
   });
 
@@ -62,7 +65,10 @@ describe('messageJsonSchemas', () => {
     assert.equal(valid('ImageGenerationProgress', withFields(progress, { TotalTaskCount: -1 })), false);
     assert.equal(valid('ImageGenerationProgress', withFields(progress, { Tasks: { 'not-a-uuid': 'Started' } })), false);
     assert.equal(
-      valid('ImageGenerationProgress', withFields(progress, { Tasks: { '24929cc8-34da-455b-a4f1-61f895ac3a06': 'Done' } })),
+      valid(
+        'ImageGenerationProgress',
+        withFields(progress, { Tasks: { '24929cc8-34da-455b-a4f1-61f895ac3a06': 'Done' } }),
+      ),
       false,
     );
     assert.equal(valid('ImageGenerationProgress', withFields(progress, { progress: 80 })), false);

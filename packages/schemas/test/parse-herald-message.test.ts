@@ -37,7 +37,9 @@ describe('parseHeraldMessage', () => {
   });
 
   it('lists the accepted values for an unknown MessageType', () => {
-    const r = parseHeraldMessage(withFields(progress, { MessageType: 'ImageGenerationFinished' }), undefined, { traceId });
+    const r = parseHeraldMessage(withFields(progress, { MessageType: 'ImageGenerationFinished' }), undefined, {
+      traceId,
+    });
     assert.ok(!r.ok);
     const message = r.problem.errors['MessageType']?.[0] ?? '';
     for (const t of IMAGE_GENERATION_MESSAGE_TYPES) assert.ok(message.includes(t), t);
@@ -83,5 +85,13 @@ describe('parseHeraldMessage', () => {
     const r = parseHeraldMessage(withFields(progress, { MessageType: 7 }));
     assert.ok(!r.ok);
     assert.match(r.problem.errors['MessageType']?.[0] ?? '', /received number 7$/);
+  });
+});
+
+describe('parseHeraldMessage trace ids', () => {
+  it('puts a fresh documents-shaped trace id on the problem when none is given', () => {
+    const r = parseHeraldMessage({});
+    assert.ok(!r.ok);
+    assert.match(r.problem.extensions.traceId, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   });
 });

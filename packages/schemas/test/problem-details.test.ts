@@ -15,7 +15,11 @@ const applicationId = 'd5eabbb8-c0f6-4640-94fd-3566edad499f';
 
 describe('ProblemDetails', () => {
   it('parses every problem body of the documents', () => {
-    for (const name of ['002-no-active-channel-404.json', '002-unauthorized-401.json', '002-active-not-found-404.json']) {
+    for (const name of [
+      '002-no-active-channel-404.json',
+      '002-unauthorized-401.json',
+      '002-active-not-found-404.json',
+    ]) {
       const r = ProblemDetails.safeParse(fixtureJson(name));
       assert.equal(r.success, true, name);
     }
@@ -64,7 +68,14 @@ describe('createProblem', () => {
   });
 
   it('keeps given values', () => {
-    const problem = createProblem({ status: 410, traceId: 't', title: 'Gone', detail: 'd', instance: '/x', type: 'about:blank' });
+    const problem = createProblem({
+      status: 410,
+      traceId: 't',
+      title: 'Gone',
+      detail: 'd',
+      instance: '/x',
+      type: 'about:blank',
+    });
     assert.equal(problem.title, 'Gone');
     assert.equal(problem.detail, 'd');
     assert.equal(problem.instance, '/x');

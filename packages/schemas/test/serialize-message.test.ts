@@ -74,12 +74,17 @@ describe('serializeMessage', () => {
 
   it('writes null image content and omits absent image content', () => {
     const base = ImageGenerationTaskCompleted.parse(fixtureJson('001-webhook-task-completed.json'));
-    assert.match(serializeMessage({ ...base, ImageContentBytes: null }), /"TaskId":"[^"]+","ImageContentBytes":null,"IsSuccessful"/);
+    assert.match(
+      serializeMessage({ ...base, ImageContentBytes: null }),
+      /"TaskId":"[^"]+","ImageContentBytes":null,"IsSuccessful"/,
+    );
     assert.match(serializeMessage(stripImageContent(base)), /"TaskId":"[^"]+","IsSuccessful"/);
   });
 
   it('rejects a bad indent', () => {
-    assert.throws(() => serializeMessage(parsed('000-custom-accepted.json'), { indent: -1 }), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => serializeMessage(parsed('000-custom-accepted.json'), { indent: -1 }), {
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });
 

@@ -34,7 +34,10 @@ describe('traceIdFromTraceparent', () => {
   });
 
   it('accepts later versions with extra fields', () => {
-    assert.equal(parseTraceparentTraceId('01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-xyz'), '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(
+      parseTraceparentTraceId('01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-xyz'),
+      '0af7651916cd43dd8448eb211c80319c',
+    );
   });
 
   it('gives documents-shaped ids that differ call to call with the default randomness', () => {

@@ -154,6 +154,10 @@ function classifyV6(addr: ipaddr.IPv6): AddressClass {
  */
 export function classifyAddress(ip: string): AddressClass {
   const addr = parseIpAddress(ip);
-  if (addr === undefined) return 'invalid';
+  return addr === undefined ? 'invalid' : classifyParsedAddress(addr);
+}
+
+/** {@link classifyAddress} for an address already parsed. */
+export function classifyParsedAddress(addr: IpAddress): AddressClass {
   return addr.kind() === 'ipv4' ? classifyV4(addr as ipaddr.IPv4) : classifyV6(addr as ipaddr.IPv6);
 }

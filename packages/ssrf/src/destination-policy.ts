@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { BlockedDestinationError } from './blocked-destination-error.ts';
-import { classifyAddress, type IpAddress, parseIpAddress } from './classify-address.ts';
+import { classifyParsedAddress, type IpAddress, parseIpAddress } from './classify-address.ts';
 import { SsrfConfigError } from './ssrf-config-error.ts';
 
 /** One resolved address, as `dns.lookup(..., { all: true })` gives it. */
@@ -153,12 +153,12 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
     return ranges.some(([range, bits]) => candidates.some((c) => c.kind() === range.kind() && c.match(range, bits)));
   };
 
+  const isAllowedParsed = (addr: IpAddress): boolean =>
+    allowAll || classifyParsedAddress(addr) === 'public' || inAllowedRange(addr);
+
   const isAllowedAddress = (ip: string): boolean => {
     const addr = parseIpAddress(ip);
-    if (addr === undefined) return false;
-    if (allowAll) return true;
-    if (classifyAddress(ip) === 'public') return true;
-    return inAllowedRange(addr);
+    return addr !== undefined && isAllowedParsed(addr);
   };
 
   // "localhost" never needs DNS to be known as loopback (RFC 6761).
@@ -171,8 +171,8 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
   };
 
   const checkUrl = (raw: string, opts?: CheckUrlOptions): CheckUrlResult => {
-    if (typeof raw !== 'string' || !URL.canParse(raw)) return { ok: false, reason: 'invalid_url' };
-    const url = new URL(raw);
+    const url = typeof raw === 'string' ? URL.parse(raw) : null;
+    if (url === null) return { ok: false, reason: 'invalid_url' };
     if (!normaliseSchemes(opts).has(url.protocol)) return { ok: false, reason: 'scheme_not_allowed' };
     if (url.username !== '' || url.password !== '') return { ok: false, reason: 'credentials_in_url' };
     const host = stripHost(url.hostname);
@@ -181,7 +181,7 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
     // hosts like "0x7f.1", which the system resolver would still read as 127.0.0.1.
     const literal = parseIpAddress(host);
     if (literal !== undefined) {
-      return isAllowedAddress(literal.toString()) ? { ok: true, url } : { ok: false, reason: 'blocked_address' };
+      return isAllowedParsed(literal) ? { ok: true, url } : { ok: false, reason: 'blocked_address' };
     }
     if (isLocalhostName(host) && !isAllowedLocalhost()) return { ok: false, reason: 'blocked_address' };
     return { ok: true, url };
@@ -196,7 +196,7 @@ export function createDestinationPolicy(options: DestinationPolicyOptions = {}):
     const literal = parseIpAddress(host);
     if (literal !== undefined) {
       const address = literal.toString();
-      if (!isAllowedAddress(address)) return { ok: false, error: new BlockedDestinationError(hostname) };
+      if (!isAllowedParsed(literal)) return { ok: false, error: new BlockedDestinationError(hostname) };
       return { ok: true, addresses: [{ address, family: literal.kind() === 'ipv4' ? 4 : 6 }] };
     }
     if (isLocalhostName(host) && !isAllowedLocalhost()) {

@@ -1,4 +1,10 @@
-export { type AddressClass, classifyAddress, type IpAddress, parseIpAddress } from './classify-address.ts';
+export {
+  type AddressClass,
+  classifyAddress,
+  classifyParsedAddress,
+  type IpAddress,
+  parseIpAddress,
+} from './classify-address.ts';
 export {
   BLOCKED_DESTINATION_CODE,
   BlockedDestinationError,

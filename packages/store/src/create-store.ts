@@ -19,7 +19,8 @@ export async function createStore(options: CreateStoreOptions): Promise<Store> {
   const clock = options.clock === undefined ? {} : { clock: options.clock };
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path === '') throw new StoreConfigError('STORE_URL_INVALID', 'sqlite: URL needs a file path (sqlite:./data/herald.db)');
+    if (path === '')
+      throw new StoreConfigError('STORE_URL_INVALID', 'sqlite: URL needs a file path (sqlite:./data/herald.db)');
     return createSqliteStore({ path, keyring, ...clock });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {

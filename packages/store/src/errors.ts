@@ -34,7 +34,11 @@ export class StoreIntegrityError extends StoreError {
 
 /** Invalid input from a caller, e.g. a page cursor that the store did not issue. */
 export class StoreInputError extends StoreError {
-  constructor(code: 'INVALID_CURSOR' | 'REFERENCE_NOT_FOUND' | 'INVALID_ARGUMENT', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: 'INVALID_CURSOR' | 'REFERENCE_NOT_FOUND' | 'INVALID_ARGUMENT',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.name = 'StoreInputError';
   }

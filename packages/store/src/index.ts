@@ -1,5 +1,7 @@
 export type * from './types.ts';
+export { type CreateStoreOptions, createStore } from './create-store.ts';
 export { StoreConfigError, StoreError, StoreInputError, StoreIntegrityError } from './errors.ts';
 export { createKeyring, generateKeyringSpec, type Keyring, type KeyringKey, parseKeyring } from './keyring.ts';
-export { createSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './page-cursor.ts';
+export { createPostgresStore, type PostgresStoreOptions } from './postgres-store.ts';
+export { createSqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';

@@ -87,7 +87,9 @@ export function toPage<T>(rows: Row[], q: ListQuery, map: (r: Row) => T): Page<T
   let nextCursor: string | null = null;
   if (more && last !== undefined) {
     nextCursor =
-      q.cursorKind === 'seq' ? encodeCursor([num(last, 'seq')]) : encodeCursor([num(last, 'created_at'), str(last, 'id')]);
+      q.cursorKind === 'seq'
+        ? encodeCursor([num(last, 'seq')])
+        : encodeCursor([num(last, 'created_at'), str(last, 'id')]);
   }
   return { items: kept.map(map), nextCursor };
 }

@@ -177,7 +177,7 @@ export function createSecretsCodec(keyring: Keyring): SecretsCodec {
     open(applicationId, channelId, blob) {
       const cacheKey = aadOf(applicationId, channelId);
       const hit = cache.get(cacheKey);
-      if (hit !== undefined && hit.blob.equals(blob)) return structuredClone(hit.secrets);
+      if (hit?.blob.equals(blob)) return structuredClone(hit.secrets);
       const plain = keyring.open(blob, cacheKey);
       let secrets: ChannelSecrets;
       try {

@@ -158,7 +158,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       applicationId,
       num(row, 'attempts'),
       attempt.startedAt,
-      attempt.durationMs,
+      Math.round(attempt.durationMs),
       attempt.ok ? 1 : 0,
       attempt.outcome,
       attempt.statusCode,
@@ -166,8 +166,10 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       attempt.error,
       attempt.responseExcerpt,
     );
-    if (attempt.ok) run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId);
-    else run('UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL', attempt.startedAt, channelId);
+    if (attempt.ok)
+      run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId);
+    else
+      run('UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL', attempt.startedAt, channelId);
     if (input.disableChannel !== undefined) {
       const changed = run(
         'UPDATE channels SET is_active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND is_active = 1',
@@ -273,7 +275,9 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       return row === undefined ? null : toApiKey(row);
     },
     async listApiKeys(applicationId) {
-      return all('SELECT * FROM api_keys WHERE application_id = ? ORDER BY created_at, id', applicationId).map(toApiKey);
+      return all('SELECT * FROM api_keys WHERE application_id = ? ORDER BY created_at, id', applicationId).map(
+        toApiKey,
+      );
     },
     async revokeApiKey(id, now) {
       return run('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now, id) > 0;
@@ -482,8 +486,10 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
           if (n >= cap) saturated.push(str(r, 'channel_id'));
         }
         const picked: number[] = [];
+        // INDEXED BY: walk due rows in claim order and stop at the limit, never sort the whole backlog.
         const candidates = q(
-          `SELECT d.seq, d.channel_id, c.max_in_flight FROM deliveries d JOIN channels c ON c.id = d.channel_id
+          `SELECT d.seq, d.channel_id, c.max_in_flight
+           FROM deliveries d INDEXED BY deliveries_due JOIN channels c ON c.id = d.channel_id
            WHERE d.state IN ('pending', 'delivering') AND d.next_attempt_at <= ? AND c.is_active = 1
              AND d.channel_id NOT IN (SELECT value FROM json_each(?))
              AND (d.ordering_key IS NULL OR NOT EXISTS (
@@ -571,7 +577,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
 
     async nextDueAt() {
       const row = get(
-        `SELECT d.next_attempt_at FROM deliveries d JOIN channels c ON c.id = d.channel_id
+        `SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due JOIN channels c ON c.id = d.channel_id
          WHERE d.state IN ('pending', 'delivering') AND c.is_active = 1 ORDER BY d.next_attempt_at LIMIT 1`,
       );
       return row === undefined ? null : num(row, 'next_attempt_at');
@@ -603,7 +609,11 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         const row = get('SELECT * FROM deliveries WHERE id = ? AND application_id = ?', deliveryId, applicationId);
         if (row === undefined) return null;
         const state = str(row, 'state') as DeliveryState;
-        const movable = state === 'failed' || state === 'dead' || state === 'superseded' || (state === 'delivered' && opts?.force === true);
+        const movable =
+          state === 'failed' ||
+          state === 'dead' ||
+          state === 'superseded' ||
+          (state === 'delivered' && opts?.force === true);
         if (!movable) return { row, moved: false };
         const moved = get(
           `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL,

@@ -365,7 +365,11 @@ export interface Store {
    * supersede older pending deliveries with the same coalesceKey on the same channel. With no active
    * channel nothing is stored.
    */
-  publish(message: NewMessage, plan: (activeChannels: Channel[]) => DeliveryPlan[], now: number): Promise<PublishResult>;
+  publish(
+    message: NewMessage,
+    plan: (activeChannels: Channel[]) => DeliveryPlan[],
+    now: number,
+  ): Promise<PublishResult>;
 
   /**
    * Leases due pending deliveries (and deliveries whose lease expired) to `owner`: never the same
@@ -395,7 +399,12 @@ export interface Store {
 
   // recovery
   /** Puts one delivery (in any terminal state but delivered unless `force`) back to pending now. */
-  redeliver(applicationId: string, deliveryId: string, now: number, opts?: { force?: boolean }): Promise<Delivery | null>;
+  redeliver(
+    applicationId: string,
+    deliveryId: string,
+    now: number,
+    opts?: { force?: boolean },
+  ): Promise<Delivery | null>;
   /** Puts every failed or dead delivery of the application (optionally one channel) created since `since` back to pending. */
   recover(applicationId: string, opts: { since: number; channelId?: string }, now: number): Promise<number>;
 

@@ -77,6 +77,8 @@ interface PendingPublish {
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   settle: (f: Failure | null) => void;
+  /** Resolves when settled; a second publish of the same id waits for it. */
+  done: Promise<void>;
 }
 
 interface BrokerConnection {
@@ -86,7 +88,11 @@ interface BrokerConnection {
   channel: Promise<ConfirmChannel | Failure> | undefined;
   /** Per queue name ('' = exchange only): the topology assertion, run once per connection. */
   topology: Map<string, Promise<Failure | null>>;
-  byMessageId: Map<string, PendingPublish[]>;
+  /**
+   * Unconfirmed publishes by message id. A basic.return carries the message id and precedes the
+   * ack of the same publish; at most one publish per id is in flight, so the match is exact.
+   */
+  byMessageId: Map<string, PendingPublish>;
   drain: Promise<void> | undefined;
   inFlight: number;
   lastUsedMs: number;
@@ -113,12 +119,48 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return v;
 }
 
+/**
+ * Closes gracefully, but a broker that never answers connection.close-ok must not hang the
+ * caller: after `graceMs` the socket is destroyed.
+ */
+export async function closeModel(model: ChannelModel, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceful = model.close().then(
+    () => true,
+    () => true,
+  );
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), graceMs);
+  });
+  const done = await Promise.race([graceful, expired]);
+  clearTimeout(timer);
+  if (!done) {
+    // amqplib keeps the socket on connection.stream; no public way to abort a pending close.
+    const stream = (model.connection as unknown as { stream?: { destroy?: () => void } }).stream;
+    stream?.destroy?.();
+  }
+}
+
 function toBuffer(body: string | Uint8Array): Buffer {
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 const NACKED = 'message nacked';
+const TIMED_OUT = Symbol('timed out');
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * Creates a publisher that keeps one connection and confirm channel per destination (host, port,
@@ -174,7 +216,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
   }
 
   function failAllPending(conn: BrokerConnection, failure: Failure): void {
-    for (const list of conn.byMessageId.values()) for (const p of [...list]) p.settle(failure);
+    for (const p of [...conn.byMessageId.values()]) p.settle(failure);
   }
 
   function closedFailure(conn: BrokerConnection, what: string): Failure {
@@ -192,9 +234,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
     conn.closed = true;
     dropConnection(conn);
     failAllPending(conn, failure);
-    conn.model.close().catch(() => {
-      // Already closing or closed by the broker.
-    });
+    void closeModel(conn.model, CLOSE_GRACE_MS);
   }
 
   function scheduleIdleClose(conn: BrokerConnection): void {
@@ -261,7 +301,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
         attempt.then(
           (late) => {
             late.on('error', () => {});
-            late.close().catch(() => {});
+            void closeModel(late, CLOSE_GRACE_MS);
           },
           () => {},
         );
@@ -317,7 +357,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       if ('model' in result) {
         if (closed) {
           result.closed = true;
-          result.model.close().catch(() => {});
+          void closeModel(result.model, CLOSE_GRACE_MS);
           slots.delete(key);
           return { code: 'cancelled', retryable: true, error: 'publisher closed' } satisfies Failure;
         }
@@ -341,9 +381,8 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
         });
         ch.on('return', (msg: Message) => {
           const id = msg.properties.messageId;
-          const list = typeof id === 'string' ? conn.byMessageId.get(id) : undefined;
-          const p = list?.find((q) => q.returned === undefined);
-          // A return precedes the ack of the same publish; mark it so the ack reports the return.
+          const p = typeof id === 'string' ? conn.byMessageId.get(id) : undefined;
+          // Marked now, reported when the ack for the same publish arrives.
           if (p !== undefined) {
             const replyText: unknown = (msg.fields as { replyText?: unknown }).replyText;
             p.returned = { replyText: typeof replyText === 'string' ? replyText : 'NO_ROUTE' };
@@ -388,7 +427,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
           await ch.bindQueue(queueName, EXCHANGE_NAME, key);
         }
       }
-      await ch.close().catch(() => {});
+      void ch.close().catch(() => {});
       return null;
     } catch (err) {
       ch?.close().catch(() => {});
@@ -420,11 +459,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
   }
 
   function untrack(conn: BrokerConnection, p: PendingPublish): void {
-    const list = conn.byMessageId.get(p.messageId);
-    if (list === undefined) return;
-    const i = list.indexOf(p);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) conn.byMessageId.delete(p.messageId);
+    if (conn.byMessageId.get(p.messageId) === p) conn.byMessageId.delete(p.messageId);
   }
 
   function waitForDrain(conn: BrokerConnection, ch: ConfirmChannel): Promise<void> {
@@ -450,22 +485,25 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
     messageId: string,
   ): Promise<Failure | null> {
     return new Promise((resolve) => {
+      let markDone = (): void => {};
       const p: PendingPublish = {
         messageId,
         returned: undefined,
         settled: false,
         timer: undefined,
+        done: new Promise<void>((r) => {
+          markDone = r;
+        }),
         settle: (f) => {
           if (p.settled) return;
           p.settled = true;
           if (p.timer !== undefined) clearTimeout(p.timer);
           untrack(conn, p);
+          markDone();
           resolve(f);
         },
       };
-      const list = conn.byMessageId.get(messageId);
-      if (list === undefined) conn.byMessageId.set(messageId, [p]);
-      else list.push(p);
+      conn.byMessageId.set(messageId, p);
       let writable: boolean;
       try {
         writable = ch.publish(EXCHANGE_NAME, routingKey, content, props, (err: unknown) => {
@@ -535,14 +573,26 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       conn.idleTimer = undefined;
     }
     try {
+      const stepTimeout = (what: string): Failure => ({
+        code: 'timeout',
+        retryable: true,
+        error: `broker at ${target.label} did not answer (${what}) within ${confirmTimeoutMs} ms`,
+      });
       if (dest.assertTopology ?? defaultAssertTopology) {
-        const topo = await ensureTopology(conn, dest.queueName);
+        const topo = await withDeadline(ensureTopology(conn, dest.queueName), confirmTimeoutMs);
+        if (topo === TIMED_OUT) return stepTimeout('declaring the topology');
         if (topo !== null) return topo;
       }
-      const ch = await openChannel(conn);
+      const ch = await withDeadline(openChannel(conn), confirmTimeoutMs);
+      if (ch === TIMED_OUT) return stepTimeout('opening a channel');
       if (!('publish' in ch)) return ch;
-      // Bounded: each wait ends on drain or on channel close.
-      for (let i = 0; i < 1000 && conn.drain !== undefined && !conn.closed; i++) await conn.drain;
+      // Bounded: each wait ends on drain, channel close, a settled twin or the deadline.
+      for (let i = 0; i < 1000 && !conn.closed; i++) {
+        const twin = conn.byMessageId.get(msg.messageId);
+        const wait = twin?.done ?? conn.drain;
+        if (wait === undefined) break;
+        if ((await withDeadline(wait, confirmTimeoutMs)) === TIMED_OUT) return stepTimeout('waiting to write');
+      }
       if (conn.closed) return closedFailure(conn, 'connection');
       const props: Options.Publish = {
         persistent: true,
@@ -614,7 +664,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
           conn.closed = true;
           if (conn.idleTimer !== undefined) clearTimeout(conn.idleTimer);
           failAllPending(conn, { code: 'cancelled', retryable: true, error: 'publisher closed' });
-          await conn.model.close().catch(() => {});
+          await closeModel(conn.model, CLOSE_GRACE_MS);
         }),
       );
     },

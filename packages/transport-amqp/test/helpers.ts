@@ -69,9 +69,16 @@ export async function listConnections(vhost: string): Promise<ManagedConnection[
   return list;
 }
 
-/** Force-closes every connection of the vhost from the broker side (as an operator or a failover would). */
+/**
+ * Force-closes every connection of the vhost from the broker side (as an operator or a failover
+ * would). The management API lists a new connection only after its next stats emission, so wait for it.
+ */
 export async function killConnections(vhost: string): Promise<number> {
-  const list = await listConnections(vhost);
+  let list: ManagedConnection[] = [];
+  await waitFor(async () => {
+    list = await listConnections(vhost);
+    return list.length > 0;
+  }, 15_000);
   for (const c of list) await rabbitManagement('DELETE', `/connections/${encodeURIComponent(c.name)}`);
   return list.length;
 }

@@ -220,8 +220,8 @@ describe('publisher against RabbitMQ', () => {
         message(),
       );
       assert.equal(outcome.code, 'delivered', outcome.error);
-      const conns = await listConnections(vhost.name);
-      assert.ok(conns.some((c) => c.user === user));
+      const seen = await waitFor(async () => (await listConnections(vhost.name)).some((c) => c.user === user), 15_000);
+      assert.ok(seen, 'the broker lists a connection of that user');
     } finally {
       await remove();
     }

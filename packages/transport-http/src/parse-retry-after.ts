@@ -11,7 +11,10 @@ const ASCTIME = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`);
  * Parses a `Retry-After` value (delay in seconds, or an HTTP-date) into milliseconds from `nowMs`.
  * A date in the past gives 0; anything unparseable gives undefined.
  */
-export function parseRetryAfter(value: string | readonly string[] | null | undefined, nowMs: number): number | undefined {
+export function parseRetryAfter(
+  value: string | readonly string[] | null | undefined,
+  nowMs: number,
+): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
   if (typeof raw !== 'string') return undefined;
   const text = raw.trim();

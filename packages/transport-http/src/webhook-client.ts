@@ -92,6 +92,11 @@ function failure(
   return { ok: false, code, retryable, disableChannel: false, durationMs, error, ...extra };
 }
 
+// A function call, so TypeScript does not keep an earlier narrowing of `signal.aborted`.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 interface Identity {
   agent: Agent;
 }
@@ -111,7 +116,10 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     typeof policy.lookup !== 'function' ||
     typeof policy.isAllowedDialHost !== 'function'
   ) {
-    throw new TransportConfigError('HERALD_HTTP_INVALID_CONFIG', 'policy: expected a DestinationPolicy from @herald/ssrf');
+    throw new TransportConfigError(
+      'HERALD_HTTP_INVALID_CONFIG',
+      'policy: expected a DestinationPolicy from @herald/ssrf',
+    );
   }
   const allowHttp = options.allowHttp ?? false;
   if (typeof allowHttp !== 'boolean') {
@@ -168,11 +176,27 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     });
   };
 
-  const agentFor = (req: WebhookRequest): Agent => {
-    const t = req.tls ?? {};
-    const key = createHash('sha256')
-      .update(JSON.stringify([t.cert ?? '', t.key ?? '', t.ca ?? '', req.localAddress ?? '']))
+  // Engines pass the same tls object per channel: hash it once. The key never holds key material.
+  type TlsInput = NonNullable<WebhookRequest['tls']>;
+  const tlsDigests = new WeakMap<TlsInput, { cert?: string; key?: string; ca?: string; digest: string }>();
+  const identityKey = (req: WebhookRequest): string => {
+    const local = req.localAddress ?? '';
+    const t = req.tls;
+    if (t === undefined) return `${local}|`;
+    const memo = tlsDigests.get(t);
+    // Compared again in case the caller reused the object with other material.
+    if (memo !== undefined && memo.cert === t.cert && memo.key === t.key && memo.ca === t.ca) {
+      return `${local}|${memo.digest}`;
+    }
+    const digest = createHash('sha256')
+      .update(JSON.stringify([t.cert ?? '', t.key ?? '', t.ca ?? '']))
       .digest('base64url');
+    tlsDigests.set(t, { ...t, digest });
+    return `${local}|${digest}`;
+  };
+
+  const agentFor = (req: WebhookRequest): Agent => {
+    const key = identityKey(req);
     const found = identities.get(key);
     if (found !== undefined) {
       identities.delete(key);
@@ -239,7 +263,12 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
       agent = agentFor(req);
     } catch {
       // Key material is never echoed: OpenSSL's text could quote parts of it.
-      return failure('invalid_destination', false, 'invalid destination: unusable TLS certificate, key or CA', elapsed());
+      return failure(
+        'invalid_destination',
+        false,
+        'invalid destination: unusable TLS certificate, key or CA',
+        elapsed(),
+      );
     }
 
     const headers: Record<string, string> = { 'user-agent': userAgent };
@@ -250,8 +279,18 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     headers.accept = 'application/json';
     headers['content-type'] = 'application/json';
 
-    const deadline = AbortSignal.timeout(attemptMs);
-    const signal = req.signal !== undefined ? AbortSignal.any([deadline, req.signal]) : deadline;
+    // One deadline over connect, TLS, headers and body; cleared on completion so finished attempts
+    // leave no timers behind (AbortSignal.timeout would keep each one until it fires).
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, attemptMs);
+    const callerSignal = req.signal;
+    const onCallerAbort = (): void => controller.abort();
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const signal = controller.signal;
     const url = checked.url;
     let statusCode: number | undefined;
     try {
@@ -268,7 +307,15 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
       const durationMs = elapsed();
       const withExcerpt = excerpt === '' ? {} : { responseExcerpt: excerpt };
       if (statusCode >= 200 && statusCode < 300) {
-        return { ok: true, code: 'delivered', retryable: false, disableChannel: false, durationMs, statusCode, ...withExcerpt };
+        return {
+          ok: true,
+          code: 'delivered',
+          retryable: false,
+          disableChannel: false,
+          durationMs,
+          statusCode,
+          ...withExcerpt,
+        };
       }
       if (statusCode >= 300 && statusCode < 400) {
         return failure('redirect', false, `redirect (HTTP ${statusCode}) not followed`, durationMs, {
@@ -279,19 +326,25 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
       const retryAfterMs = parseRetryAfter(res.headers['retry-after'], wallClockMs());
       const extra = { statusCode, ...withExcerpt, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
       if (statusCode === 410) {
-        return { ...failure('http_status', false, 'HTTP 410 Gone: channel disabled', durationMs, extra), disableChannel: true };
+        return {
+          ...failure('http_status', false, 'HTTP 410 Gone: channel disabled', durationMs, extra),
+          disableChannel: true,
+        };
       }
       const retryable = statusCode === 408 || statusCode === 425 || statusCode === 429 || statusCode >= 500;
       return failure('http_status', retryable, `HTTP ${statusCode}`, durationMs, extra);
     } catch (err) {
       const durationMs = elapsed();
       const extra = statusCode !== undefined ? { statusCode } : {};
-      if (req.signal?.aborted === true && !deadline.aborted) return failure('cancelled', true, 'cancelled', durationMs, extra);
-      if (deadline.aborted) {
+      if (isAborted(callerSignal) && !timedOut) return failure('cancelled', true, 'cancelled', durationMs, extra);
+      if (timedOut) {
         return failure('timeout', true, `no complete response within ${attemptMs} ms`, durationMs, extra);
       }
       const c = classifyFailure(err);
       return failure(c.code, c.retryable, c.error, durationMs, extra);
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
     }
   };
 

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { createProblem, problemFromZodError, traceIdFromTraceparent } from '@herald/schemas';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { ApiError, notFound } from './api-error.ts';
+import type { ApiEnvBindings, AppDeps } from './app-types.ts';
+import { authenticate } from './authenticate.ts';
+import { createApiMetrics } from './metrics.ts';
+import { createRateLimiter } from './rate-limiter.ts';
+import { hasBody, readBody } from './read-body.ts';
+import { createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { applicationRoutes } from './routes/applications.ts';
+import { channelConfigurationRoutes } from './routes/channel-configuration.ts';
+import { channelExtraRoutes } from './routes/channel-extras.ts';
+import { deliveryLogRoutes } from './routes/delivery-log.ts';
+import { createDocsRoutes } from './routes/docs.ts';
+import { messageRoutes } from './routes/messages.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { rejectionCodeRoutes } from './routes/rejection-codes.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+const CORRELATION_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+const APP_CACHE_MS = 5000;
+
+/** Every route of the API, in documentation order. */
+export function listRoutes(): Route[] {
+  const routes: Route[] = [
+    ...channelConfigurationRoutes,
+    ...tokenRoutes,
+    ...messageRoutes,
+    ...deliveryLogRoutes,
+    ...channelExtraRoutes,
+    ...rejectionCodeRoutes,
+    ...applicationRoutes,
+    ...apiKeyRoutes,
+    ...operationsRoutes,
+  ];
+  routes.push(...createDocsRoutes(() => routes));
+  return routes;
+}
+
+function resolveDeps(deps: AppDeps): ResolvedDeps {
+  const metrics = deps.metrics ?? createApiMetrics();
+  metrics.watchStore(deps.store);
+  return {
+    ...deps,
+    bodyLimitBytes: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    rateLimiter: deps.rateLimiter ?? createRateLimiter({ perSecond: 100 }),
+    metrics,
+    now: deps.now ?? Date.now,
+    readiness: deps.readiness ?? [],
+  };
+}
+
+function parseOrThrow(schema: z.ZodType, value: unknown, traceId: string): unknown {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problem = problemFromZodError(result.error, traceId);
+  throw new ApiError('invalid_request', 'One or more validation errors occurred.', { errors: problem.errors });
+}
+
+/**
+ * The Herald API as a hono app: the documents' channel configuration API, Herald's own endpoints,
+ * OpenAPI and docs, health and metrics. Testable in memory with `app.request()`.
+ */
+export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
+  const deps = resolveDeps(input);
+  const routes = listRoutes();
+  const canonicalPath = createPathCanonicalizer(routes.map((r) => r.path));
+  const app = new Hono<ApiEnvBindings>({
+    getPath: (req) => {
+      const url = req.url;
+      const start = url.indexOf('/', url.indexOf('://') + 3);
+      const q = url.indexOf('?', start);
+      const path = q === -1 ? url.slice(start) : url.slice(start, q);
+      return canonicalPath(path);
+    },
+  });
+  const appCache = new Map<string, { rate: number | null; until: number }>();
+  const rateFor = async (applicationId: string): Promise<number | null> => {
+    const now = deps.now();
+    const hit = appCache.get(applicationId);
+    if (hit !== undefined && hit.until > now) return hit.rate;
+    const application = await deps.store.getApplication(applicationId);
+    const rate = application?.rateLimitPerSecond ?? null;
+    if (appCache.size > 10_000) appCache.clear();
+    appCache.set(applicationId, { rate, until: now + APP_CACHE_MS });
+    return rate;
+  };
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    c.set('traceId', traceIdFromTraceparent(c.req.header('traceparent')));
+    const sent = c.req.header('x-correlation-id');
+    c.set('correlationId', sent !== undefined && CORRELATION_ID_PATTERN.test(sent) ? sent : randomUUID());
+    c.set('routePattern', 'unmatched');
+    c.set('principal', undefined);
+    await next();
+    c.header('x-correlation-id', c.get('correlationId'));
+    c.header('x-content-type-options', 'nosniff');
+    const route = c.get('routePattern');
+    const durationSeconds = (performance.now() - started) / 1000;
+    deps.metrics.recordRequest(c.req.method, route, c.res.status, durationSeconds);
+    // Only these fields are logged: never headers, bodies or query strings (they may carry secrets).
+    deps.logger.info(
+      {
+        method: c.req.method,
+        route,
+        status: c.res.status,
+        durationMs: Math.round(durationSeconds * 10_000) / 10,
+        traceId: c.get('traceId'),
+        correlationId: c.get('correlationId'),
+        applicationId: c.get('principal')?.applicationId ?? undefined,
+      },
+      'request',
+    );
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () => {
+        const message = `expected a body of at most ${deps.bodyLimitBytes} bytes`;
+        throw new ApiError('payload_too_large', message, { errors: { $: [message] } });
+      },
+    }),
+  );
+
+  for (const route of routes) {
+    const queryNames = route.query !== undefined && 'shape' in route.query ? Object.keys((route.query as z.ZodObject).shape) : [];
+    app.on(route.method, route.path, async (c) => {
+      c.set('routePattern', route.path);
+      const traceId = c.get('traceId');
+      let principal = undefined;
+      if (route.auth !== 'public') {
+        principal = await authenticate(c, deps, route.auth);
+        c.set('principal', principal);
+        if (principal.role === 'application') {
+          // Another application's id is "not found", before anything else is looked at.
+          const requested = readQuery(c.req.url, ['applicationId'])['applicationId'];
+          if (requested !== undefined && requested.toLowerCase() !== principal.applicationId) throw notFound('application');
+        }
+        const limitKey = principal.applicationId ?? `key:${principal.apiKey.id}`;
+        const rate = principal.applicationId === null ? null : await rateFor(principal.applicationId);
+        const limited = deps.rateLimiter.take(limitKey, rate);
+        if (!limited.ok) {
+          throw new ApiError('rate_limited', 'Too many requests for this application; retry after the time in Retry-After.', {
+            headers: { 'retry-after': String(limited.retryAfterSeconds) },
+          });
+        }
+      }
+      const params = route.params === undefined ? undefined : parseOrThrow(route.params, c.req.param(), traceId);
+      const query = route.query === undefined ? undefined : parseOrThrow(route.query, readQuery(c.req.url, queryNames), traceId);
+      let body: unknown;
+      if (route.body !== undefined) {
+        if (!hasBody(c)) {
+          const message = 'expected a request body';
+          throw new ApiError('invalid_request', message, { errors: { $: [message] } });
+        }
+        body = parseOrThrow(route.body, await readBody(c, route.bodyKinds), traceId);
+      }
+      return route.handler({ c, deps, params, query, body, principal: principal!, traceId });
+    });
+  }
+
+  app.notFound((c) => renderProblem(c, new ApiError('not_found', 'No such endpoint.')));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return renderProblem(c, err);
+    if (err instanceof HTTPException) {
+      const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
+      return renderProblem(c, new ApiError(code, err.status === 413 ? 'Payload too large.' : 'Bad request.'));
+    }
+    deps.logger.error(
+      { err: { name: err.name, code: (err as { code?: unknown }).code, message: err.message }, traceId: c.get('traceId') },
+      'unhandled error',
+    );
+    return renderProblem(c, new ApiError('internal', 'An unexpected error occurred.'));
+  });
+  return app;
+}
+
+function renderProblem(c: Context<ApiEnvBindings>, err: ApiError): Response {
+  const body = createProblem({ status: err.status, traceId: c.get('traceId') ?? traceIdFromTraceparent(), errors: err.errors, detail: err.detail });
+  for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+  return c.body(JSON.stringify(body), err.status as 400, { 'content-type': 'application/problem+json; charset=utf-8' });
+}

@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApiTimestamp } from '@herald/schemas';
+import { createHarness, formData, type Harness, jsonInit } from './harness.ts';
+
+const BASE = '/api/v1/Notification/ChannelConfiguration';
+const APP = 'd5eabbb8-c0f6-4640-94fd-3566edad499f';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TRACE_ID = /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/;
+
+// The document's example requests, verbatim.
+const RABBIT_BODY = {
+  isActive: true,
+  password: 'securePassword123',
+  queueName: 'TaskQueue',
+  username: 'admin',
+  url: 'amqp://localhost/Test',
+  includeImageData: true,
+};
+const WEBHOOK_BODY = {
+  isActive: true,
+  retryCount: 5,
+  webHookUrl: 'https://webhook.site/example',
+  exponentialBackoffFactor: 2.0,
+  includeImageData: true,
+};
+const CREATE_KEYS = ['id', 'applicationId', 'channel', 'notificationChannelConfigurationJSON', 'isActive', 'includeImageData', 'createdAt', 'updatedAt'];
+const LIST_KEYS = [
+  'id',
+  'applicationId',
+  'channel',
+  'notificationChannelConfigurationJSON',
+  'notificationChannelConfiguration',
+  'isActive',
+  'includeImageData',
+  'createdAt',
+  'updatedAt',
+];
+
+function assertTimestamps(body: Record<string, unknown>) {
+  for (const field of ['createdAt', 'updatedAt']) {
+    assert.ok(ApiTimestamp.safeParse(body[field]).success, `${field} ${String(body[field])}`);
+    assert.match(String(body[field]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  }
+}
+
+describe('the documented channel configuration API', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness();
+  });
+  after(() => h.close());
+
+  it('answers the 401 of the document, with a traceId from traceparent, when credentials are missing', async () => {
+    const res = await h.app.request(`${BASE}/All?applicationId=${APP}`, {
+      headers: { traceparent: '00-fc878634896257c5991ac5399ab6c46c-416e4be3606fdbaa-01' },
+    });
+    assert.equal(res.status, 401);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body), ['errors', 'type', 'title', 'status', 'detail', 'instance', 'extensions']);
+    assert.deepEqual(body.errors, { 'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'] });
+    assert.equal(body.type, 'https://tools.ietf.org/html/rfc7231#section-6.5.1');
+    assert.equal(body.title, 'One or more errors occurred.');
+    assert.equal(body.status, 401);
+    assert.equal(body.detail, null);
+    assert.equal(body.instance, null);
+    assert.match(body.extensions.traceId, /^00-fc878634896257c5991ac5399ab6c46c-[0-9a-f]{16}-00$/);
+  });
+
+  it('answers the 404 of the document for Active when no channel is active', async () => {
+    const res = await h.app.request(`${BASE}/Active?applicationId=${APP}`, { headers: h.a.headers });
+    assert.equal(res.status, 404);
+    const body = await res.json();
+    assert.deepEqual(body.errors, {
+      'engine: Active': [`No active notification channel configurations found for Application ${APP}.`],
+      'business: Active': [`Error getting active notification channel configurations for Application: ${APP}`],
+    });
+    assert.equal(body.type, 'https://tools.ietf.org/html/rfc7231#section-6.5.1');
+    assert.equal(body.title, 'One or more errors occurred.');
+    assert.equal(body.status, 404);
+    assert.match(body.extensions.traceId, TRACE_ID);
+  });
+
+  let rabbitId = '';
+  let webhookId = '';
+
+  it('creates a RabbitMQ channel from the document’s form-data request, answering the document’s shape with the password masked', async () => {
+    const res = await h.app.request(`${BASE}/RabbitMQ?applicationId=${APP}`, {
+      method: 'POST',
+      headers: h.a.headers,
+      body: formData(RABBIT_BODY),
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.ok(!text.includes('securePassword123'), 'the password is never echoed');
+    const body = JSON.parse(text);
+    assert.deepEqual(Object.keys(body), CREATE_KEYS);
+    assert.match(body.id, UUID);
+    assert.equal(body.applicationId, APP);
+    assert.equal(body.channel, 2);
+    assert.equal(
+      body.notificationChannelConfigurationJSON,
+      '{"Url":"amqp://localhost/Test","Username":"admin","Password":"********","QueueName":"TaskQueue"}',
+    );
+    assert.equal(body.isActive, true);
+    assert.equal(body.includeImageData, true);
+    assertTimestamps(body);
+    rabbitId = body.id;
+  });
+
+  it('creates a WebHook channel from the document’s request (urlencoded), JSON exactly as the document prints it', async () => {
+    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, {
+      method: 'POST',
+      headers: { ...h.a.headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(Object.entries(WEBHOOK_BODY).map(([k, v]) => [k, String(v)])).toString(),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body), CREATE_KEYS);
+    assert.equal(body.channel, 0);
+    assert.equal(
+      body.notificationChannelConfigurationJSON,
+      '{"WebHookUrl":"https://webhook.site/example","RetryCount":5,"ExponentialBackoffFactor":2.0}',
+    );
+    assertTimestamps(body);
+    webhookId = body.id;
+  });
+
+  it('accepts JSON bodies too', async () => {
+    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, jsonInit('POST', h.a.headers, { ...WEBHOOK_BODY, isActive: false }));
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.isActive, false);
+    const del = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${body.id}`, { method: 'DELETE', headers: h.a.headers });
+    assert.equal(await del.text(), 'true');
+  });
+
+  it('lists all as a plain array with the nested notificationChannelConfiguration', async () => {
+    const res = await h.app.request(`${BASE}/All?applicationId=${APP}`, { headers: h.a.headers });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.ok(Array.isArray(body));
+    assert.equal(body.length, 2);
+    for (const item of body) {
+      assert.deepEqual(Object.keys(item), LIST_KEYS);
+      assert.deepEqual(item.notificationChannelConfiguration, {
+        isActive: item.isActive,
+        includeImageData: item.includeImageData,
+        notificationChannel: item.channel,
+      });
+      assertTimestamps(item);
+    }
+    assert.deepEqual(body.map((i: { id: string }) => i.id).sort(), [rabbitId, webhookId].sort());
+  });
+
+  it('lists active ones in the {"$id":"1","$values":[...]} wrapper', async () => {
+    const res = await h.app.request(`${BASE}/Active?applicationId=${APP}`, { headers: h.a.headers });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body), ['$id', '$values']);
+    assert.equal(body.$id, '1');
+    assert.equal(body.$values.length, 2);
+    assert.deepEqual(Object.keys(body.$values[0]), LIST_KEYS);
+  });
+
+  it('gets one configuration (path and query names matched case-insensitively)', async () => {
+    const res = await h.app.request(
+      `/API/V1/notification/channelconfiguration?ApplicationID=${APP.toUpperCase()}&CONFIGURATIONID=${webhookId}`,
+      { headers: h.a.headers },
+    );
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body), LIST_KEYS);
+    assert.equal(body.id, webhookId);
+    assert.equal(body.notificationChannelConfiguration.notificationChannel, 0);
+  });
+
+  it('updates a RabbitMQ channel with PUT and keeps createdAt', async () => {
+    const before = await (await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${rabbitId}`, { headers: h.a.headers })).json();
+    const res = await h.app.request(`${BASE}/RabbitMQ?applicationId=${APP}&configurationId=${rabbitId}`, {
+      method: 'PUT',
+      headers: h.a.headers,
+      body: formData({ ...RABBIT_BODY, queueName: 'OtherQueue', isActive: false }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body), CREATE_KEYS);
+    assert.equal(body.id, rabbitId);
+    assert.equal(body.isActive, false);
+    assert.equal(
+      body.notificationChannelConfigurationJSON,
+      '{"Url":"amqp://localhost/Test","Username":"admin","Password":"********","QueueName":"OtherQueue"}',
+    );
+    assert.equal(body.createdAt, before.createdAt);
+    const stored = await h.store.getChannel(APP, rabbitId);
+    assert.equal(stored?.secrets.password, 'securePassword123', 'the password is kept, encrypted, for delivery');
+  });
+
+  it('updates a WebHook channel with PUT', async () => {
+    const res = await h.app.request(
+      `${BASE}/WebHook?applicationId=${APP}&configurationId=${webhookId}`,
+      jsonInit('PUT', h.a.headers, { ...WEBHOOK_BODY, retryCount: 3 }),
+    );
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.notificationChannelConfigurationJSON, '{"WebHookUrl":"https://webhook.site/example","RetryCount":3,"ExponentialBackoffFactor":2.0}');
+  });
+
+  it('refuses PUT of a configuration of the other kind as not found', async () => {
+    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}&configurationId=${rabbitId}`, jsonInit('PUT', h.a.headers, WEBHOOK_BODY));
+    assert.equal(res.status, 404);
+  });
+
+  it('answers 404 for an unknown configuration id, and 400 with the field path for a non-UUID one', async () => {
+    const unknown = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=00000000-0000-4000-8000-000000000000`, {
+      headers: h.a.headers,
+    });
+    assert.equal(unknown.status, 404);
+    const bad = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=nope`, { headers: h.a.headers });
+    assert.equal(bad.status, 400);
+    assert.ok(Object.keys((await bad.json()).errors).includes('configurationId'));
+  });
+
+  it('refuses validation errors with 400 and field paths', async () => {
+    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, {
+      method: 'POST',
+      headers: h.a.headers,
+      body: formData({ ...WEBHOOK_BODY, retryCount: 'many', includeImageData: 'maybe' }),
+    });
+    assert.equal(res.status, 400);
+    const body = await res.json();
+    assert.equal(body.status, 400);
+    assert.ok(body.errors.retryCount);
+    assert.ok(body.errors.includeImageData);
+  });
+
+  it('deletes with `true`, and the configuration is gone', async () => {
+    const res = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${webhookId}`, { method: 'DELETE', headers: h.a.headers });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'true');
+    const again = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${webhookId}`, { method: 'DELETE', headers: h.a.headers });
+    assert.equal(again.status, 404);
+  });
+});

@@ -1,0 +1,134 @@
+/** Numbered PostgreSQL migrations; applied in order, each once, recorded in schema_migrations. Never edit a released one. */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE applications (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  rate_limit_per_second integer,
+  created_at bigint NOT NULL
+);
+
+CREATE TABLE api_keys (
+  id text PRIMARY KEY,
+  application_id text REFERENCES applications(id) ON DELETE CASCADE,
+  role text NOT NULL CHECK (role IN ('application', 'operator')),
+  key text NOT NULL UNIQUE,
+  secret_hash text NOT NULL,
+  label text,
+  credits bigint,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE INDEX api_keys_application ON api_keys (application_id, created_at);
+
+CREATE TABLE channels (
+  id text PRIMARY KEY,
+  application_id text NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+  kind smallint NOT NULL,
+  is_active boolean NOT NULL,
+  include_image_data boolean NOT NULL,
+  config text NOT NULL,
+  secrets bytea NOT NULL,
+  options text NOT NULL,
+  max_in_flight integer,
+  disabled_reason text,
+  failing_since bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE INDEX channels_application ON channels (application_id, created_at);
+
+CREATE TABLE messages (
+  id text PRIMARY KEY,
+  application_id text NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+  type text NOT NULL,
+  body text NOT NULL,
+  correlation_id text,
+  traceparent text,
+  idempotency_key text,
+  body_hash text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE UNIQUE INDEX messages_idempotency ON messages (application_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX messages_application_created ON messages (application_id, created_at, id);
+CREATE INDEX messages_created ON messages (created_at);
+
+CREATE TABLE deliveries (
+  seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  id text PRIMARY KEY,
+  message_id text NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  application_id text NOT NULL,
+  channel_id text NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+  state text NOT NULL CHECK (state IN ('pending', 'delivering', 'delivered', 'failed', 'dead', 'superseded')),
+  attempts integer NOT NULL DEFAULT 0,
+  attempts_at_reset integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint NOT NULL,
+  lease_owner text,
+  lease_expires_at bigint,
+  leased_at bigint,
+  ordering_key text,
+  coalesce_key text,
+  last_outcome text,
+  last_status_code integer,
+  last_error text,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  delivered_at bigint
+);
+-- Due work: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE state IN ('pending', 'delivering');
+CREATE INDEX deliveries_state ON deliveries (state, next_attempt_at);
+CREATE INDEX deliveries_ordering ON deliveries (channel_id, ordering_key, seq)
+  WHERE ordering_key IS NOT NULL AND state IN ('pending', 'delivering');
+CREATE INDEX deliveries_coalesce ON deliveries (channel_id, coalesce_key)
+  WHERE coalesce_key IS NOT NULL AND state = 'pending';
+CREATE INDEX deliveries_message ON deliveries (message_id);
+CREATE INDEX deliveries_application ON deliveries (application_id, seq);
+CREATE INDEX deliveries_channel ON deliveries (channel_id, seq);
+CREATE INDEX deliveries_lease_owner ON deliveries (lease_owner) WHERE state = 'delivering';
+
+CREATE TABLE attempts (
+  seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  id text PRIMARY KEY,
+  delivery_id text NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+  message_id text NOT NULL,
+  channel_id text NOT NULL,
+  application_id text NOT NULL,
+  attempt_number integer NOT NULL,
+  started_at bigint NOT NULL,
+  duration_ms integer NOT NULL,
+  ok boolean NOT NULL,
+  outcome text NOT NULL,
+  status_code integer,
+  broker_reply text,
+  error text,
+  response_excerpt text
+);
+CREATE INDEX attempts_delivery ON attempts (delivery_id, seq);
+CREATE INDEX attempts_application ON attempts (application_id, seq);
+CREATE INDEX attempts_message ON attempts (message_id);
+CREATE INDEX attempts_started ON attempts (started_at);
+
+CREATE TABLE events (
+  seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  id text PRIMARY KEY,
+  application_id text NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+  channel_id text,
+  type text NOT NULL,
+  detail text NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX events_application ON events (application_id, seq);
+
+CREATE TABLE rejection_codes (
+  application_id text NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+  code text NOT NULL,
+  description text NOT NULL,
+  PRIMARY KEY (application_id, code)
+);
+`,
+  },
+];

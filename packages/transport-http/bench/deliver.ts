@@ -1,0 +1,153 @@
+// Webhook transport benchmark: client.deliver (signatures on) vs a bare undici request loop, same
+// receiver, same concurrency, same run. Loopback only; bounded in rounds, requests and time.
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createWebhookSigner } from '@herald/auth';
+import { createDestinationPolicy } from '@herald/ssrf';
+import { createTestPki } from '@herald/testing';
+import { buildWebhookHeaders, createWebhookClient, type WebhookClient } from '@herald/transport-http';
+import { Agent } from 'undici';
+
+const ROUNDS = 5;
+const REQUESTS = 2000;
+const WARMUP = 500;
+const CONCURRENCY = 32;
+const BUDGET_MS = 100_000;
+
+interface RunResult {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+type Send = (i: number) => Promise<boolean>;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+async function run(send: Send, count: number): Promise<RunResult> {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  let failures = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const t0 = performance.now();
+      if (!(await send(i))) failures++;
+      latencies[i] = performance.now() - t0;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const elapsedMs = performance.now() - started;
+  if (failures > 0) throw new Error(`${failures} of ${count} requests failed`);
+  latencies.sort();
+  return { perSecond: (count * 1000) / elapsedMs, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+}
+
+const pki = await createTestPki();
+const receiver = fork(fileURLToPath(new URL('./receiver.ts', import.meta.url)), [], { stdio: 'inherit' });
+const ports = await new Promise<{ tls: number; mtls: number }>((resolve, reject) => {
+  receiver.once('message', (m) => resolve(m as { tls: number; mtls: number }));
+  receiver.once('error', reject);
+  receiver.send({ ca: pki.ca.cert, cert: pki.server.cert, key: pki.server.key });
+});
+
+const url = `https://127.0.0.1:${ports.tls}/hooks`;
+const mtlsUrl = `https://127.0.0.1:${ports.mtls}/hooks`;
+const body = JSON.stringify({ type: 'image.checked', data: { imageId: 'img_123', verdict: 'clean', score: 0.02 } });
+const signer = createWebhookSigner({ secrets: [`whsec_${randomBytes(32).toString('base64')}`] });
+const nowSeconds = Math.floor(Date.now() / 1000);
+
+const bare = new Agent({ connect: { ca: pki.ca.cert }, connections: CONCURRENCY });
+const staticHeaders = {
+  accept: 'application/json',
+  'content-type': 'application/json',
+  'user-agent': 'bench',
+  ...buildWebhookHeaders({ messageId: 'msg_static' }),
+};
+const sendBare: Send = async () => {
+  const res = await bare.request({ origin: new URL(url).origin, path: '/hooks', method: 'POST', headers: staticHeaders, body });
+  await res.body.dump();
+  return res.statusCode === 200;
+};
+
+function heraldSender(client: WebhookClient, target: string, tls: { ca: string; cert?: string; key?: string }): Send {
+  return async (i) => {
+    const id = `msg_${i}`;
+    const headers = {
+      ...buildWebhookHeaders({ messageId: id, correlationId: `c_${i}` }),
+      ...signer.sign({ id, timestampSeconds: nowSeconds, body }),
+    };
+    const outcome = await client.deliver({ url: target, body, headers, tls });
+    return outcome.ok;
+  };
+}
+
+const cidrClient = createWebhookClient({
+  policy: createDestinationPolicy({ allowCidrs: ['127.0.0.0/8'] }),
+  connectionsPerOrigin: CONCURRENCY,
+});
+const openClient = createWebhookClient({ policy: createDestinationPolicy({ allowAll: true }), connectionsPerOrigin: CONCURRENCY });
+
+const scenarios: Record<string, Send> = {
+  bareUndici: sendBare,
+  herald: heraldSender(cidrClient, url, { ca: pki.ca.cert }),
+  heraldAllowAll: heraldSender(openClient, url, { ca: pki.ca.cert }),
+  heraldMtls: heraldSender(cidrClient, mtlsUrl, { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key }),
+};
+
+const results: Record<string, RunResult[]> = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]));
+const benchStart = performance.now();
+for (const send of Object.values(scenarios)) await run(send, WARMUP);
+let rounds = 0;
+for (let r = 0; r < ROUNDS && performance.now() - benchStart < BUDGET_MS; r++) {
+  // Interleaved so drift on a shared machine hits every scenario alike.
+  for (const [name, send] of Object.entries(scenarios)) results[name]?.push(await run(send, REQUESTS));
+  rounds++;
+}
+
+await Promise.all([cidrClient.close(), openClient.close(), bare.close()]);
+receiver.disconnect();
+
+const summary: Record<string, { perSecond: number; p50Ms: number; p99Ms: number }> = {};
+for (const [name, runs] of Object.entries(results)) {
+  summary[name] = {
+    perSecond: Math.round(median(runs.map((x) => x.perSecond))),
+    p50Ms: Number(median(runs.map((x) => x.p50Ms)).toFixed(3)),
+    p99Ms: Number(median(runs.map((x) => x.p99Ms)).toFixed(3)),
+  };
+}
+const get = (n: string) => summary[n] as { perSecond: number; p50Ms: number; p99Ms: number };
+const ratioVsBare = get('herald').perSecond / get('bareUndici').perSecond;
+const ssrfGuardCostPct = (1 - get('herald').perSecond / get('heraldAllowAll').perSecond) * 100;
+const mtlsCostPct = (1 - get('heraldMtls').perSecond / get('herald').perSecond) * 100;
+
+console.log(`webhook transport, ${rounds} rounds x ${REQUESTS} POSTs, concurrency ${CONCURRENCY}, HTTPS on loopback (medians)`);
+for (const [name, s] of Object.entries(summary)) {
+  console.log(`  ${name.padEnd(15)} ${String(s.perSecond).padStart(7)} deliveries/s  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms`);
+}
+console.log(`  herald / bare undici: ${(ratioVsBare * 100).toFixed(1)} % (goal >= 90 %)`);
+console.log(`  SSRF guard cost (allow-127 CIDR vs allowAll): ${ssrfGuardCostPct.toFixed(1)} %`);
+console.log(`  mTLS cost (client certificate vs none): ${mtlsCostPct.toFixed(1)} %`);
+console.log(
+  JSON.stringify({
+    bench: 'transport-http.deliver',
+    rounds,
+    requests: REQUESTS,
+    concurrency: CONCURRENCY,
+    ...summary,
+    ratioVsBareUndici: Number(ratioVsBare.toFixed(3)),
+    ssrfGuardCostPct: Number(ssrfGuardCostPct.toFixed(1)),
+    mtlsCostPct: Number(mtlsCostPct.toFixed(1)),
+  }),
+);
