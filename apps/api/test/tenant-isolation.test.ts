@@ -2,18 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { listRoutes } from '../src/app.ts';
 import type { Route } from '../src/route.ts';
+import { imageCheckingMessage } from './fixtures.ts';
 import { createHarness, type Harness, jsonInit } from './harness.ts';
 
-const IMAGE_CHECKING = {
-  ImageId: '7f8a5a63-8bd1-4b7e-9c36-d6a0c9b5e2a1',
-  Orientation: 'Horizontal',
-  ImageType: 'Gallery',
-  ImageState: 'Accepted',
-  RejectionCode: '00',
-  SubmissionTimeStamp: '20240101120000',
-  ImageCheckingTimeStamp: '20240101120500',
-  DataCapture: 'x',
-};
+const IMAGE_CHECKING = imageCheckingMessage();
 
 // A valid body per operation, so that a refusal cannot come from validation instead of isolation.
 const SAMPLE_BODIES: Record<string, unknown> = {
@@ -44,11 +36,20 @@ describe('authentication and tenant isolation on every route', () => {
       includeImageData: false,
       config: { webHookUrl: 'https://webhook.site/a', retryCount: 1, exponentialBackoffFactor: 2 },
     });
+    const rabbit = await h.store.createChannel({
+      applicationId: appId,
+      kind: 2,
+      isActive: false,
+      includeImageData: false,
+      config: { url: 'amqp://broker.example.org/', username: 'u', queueName: 'q' },
+      secrets: { password: 'p' },
+    });
     const published = await h.engine.publish({ applicationId: appId, body: IMAGE_CHECKING, type: 'ImageCheckingNotification' });
     assert.ok(published.ok);
     await h.store.upsertRejectionCode({ applicationId: appId, code: 'R1', description: 'one' });
     fixtures = {
       configurationId: channel.id,
+      rabbitConfigurationId: rabbit.id,
       channelId: channel.id,
       messageId: published.message.id,
       deliveryId: published.deliveries[0]!.id,
@@ -78,7 +79,7 @@ describe('authentication and tenant isolation on every route', () => {
     const q = new URLSearchParams();
     if (withAppQuery) q.set('applicationId', h.a.applicationId);
     if (path.endsWith('/ChannelConfiguration') || /ChannelConfiguration\/(WebHook|RabbitMQ)$/.test(path)) {
-      q.set('configurationId', fixtures['configurationId']!);
+      q.set('configurationId', fixtures[path.endsWith('/RabbitMQ') ? 'rabbitConfigurationId' : 'configurationId']!);
     }
     const qs = q.toString();
     return qs === '' ? filled : `${filled}?${qs}`;
@@ -126,13 +127,18 @@ describe('authentication and tenant isolation on every route', () => {
       const expected = spec.auth === 'operator' ? 403 : 404;
       const res = await h.app.request(urlFor(spec.path, true), init(spec, h.b.headers));
       assert.equal(res.status, expected, `${spec.method} ${spec.path} with ?applicationId of A`);
-      if (spec.path.includes(':') && spec.auth === 'application') {
+      // Rejection codes are names inside the caller's own catalogue, not ids: checked below instead.
+      if (spec.path.includes(':') && spec.auth === 'application' && !spec.path.endsWith(':code')) {
         const noQuery = await h.app.request(urlFor(spec.path, false), init(spec, h.b.headers));
         assert.equal(noQuery.status, 404, `${spec.method} ${spec.path} with A's ids in the path`);
       }
       checked++;
     }
     assert.ok(checked >= 25);
+    const put = await h.app.request('/api/v1/herald/rejection-codes/R1', jsonInit('PUT', h.b.headers, { description: 'B’s own' }));
+    assert.equal(put.status, 200);
+    const aCodes = await h.store.listRejectionCodes(h.a.applicationId);
+    assert.deepEqual(aCodes.map((r) => r.description), ['one'], 'B writes only its own catalogue');
   });
 
   it('lets A itself through on every application route (the control of the test above)', async () => {
@@ -146,7 +152,7 @@ describe('authentication and tenant isolation on every route', () => {
   it('lets an operator act on any application', async () => {
     const res = await h.app.request(`/api/v1/Notification/ChannelConfiguration/All?applicationId=${h.a.applicationId}`, { headers: h.operator.headers });
     assert.equal(res.status, 200);
-    assert.equal((await res.json()).length, 1);
+    assert.ok((await res.json()).length >= 2);
     const missing = await h.app.request('/api/v1/herald/messages', { headers: h.operator.headers });
     assert.equal(missing.status, 400, 'an operator must name the application');
   });

@@ -13,7 +13,12 @@ import {
   issueClientCertificate,
   issueServerCertificate,
   type MtlsAuthOptions,
+  createWebhookSigner,
+  generateWebhookSecret,
   mtlsAuth,
+  type PushAuthFailure,
+  type PushAuthVariables,
+  pushAuth,
 } from '@herald/auth';
 import { closeServer, createTestPki, listenEphemeral } from '@herald/testing';
 import { createAdaptorServer } from '@hono/node-server';
@@ -143,5 +148,62 @@ describe('createMtlsVerifier configuration', () => {
     assert.throws(() => createMtlsVerifier({ caPem: ca.certPem, allowedFingerprints256: ['abc'] }), {
       code: 'invalid_option',
     });
+  });
+});
+
+describe('pushAuth with mutual TLS and signatures over real TLS', () => {
+  it('needs both the client certificate and a valid signature', async () => {
+    const whsec = generateWebhookSecret();
+    const failures: PushAuthFailure[] = [];
+    const app = new Hono<{ Variables: PushAuthVariables }>();
+    app.use(
+      '/hook',
+      pushAuth({ mtls: { caPem: ca.certPem }, signatures: { secrets: [whsec] }, onRejected: (f) => failures.push(f) }),
+    );
+    app.post('/hook', async (c) => c.json({ push: c.var.push, body: await c.req.text() }));
+    const server = createAdaptorServer({
+      fetch: app.fetch,
+      createServer: createHttpsServer,
+      serverOptions: {
+        cert: serverCert.certPem,
+        key: serverCert.keyPem,
+        ...createMtlsVerifier({ caPem: ca.certPem }).serverOptions,
+      },
+    }) as Server;
+    servers.push(server);
+    const port = await listenEphemeral(server, '127.0.0.1');
+
+    const body = '{"MessageType":"TaskCompleted"}';
+    const signed = createWebhookSigner({ secrets: [whsec] }).sign({
+      id: 'msg_tls',
+      timestampSeconds: Math.floor(Date.now() / 1000),
+      body,
+    });
+    const send = async (identity: { cert: string; key: string } | undefined, payload: string) => {
+      const dispatcher = new Agent({ connect: { ca: ca.certPem, ...identity } });
+      try {
+        const res = await request(`https://127.0.0.1:${port}/hook`, {
+          method: 'POST',
+          body: payload,
+          headers: signed,
+          dispatcher,
+        });
+        return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+      } finally {
+        await dispatcher.close();
+      }
+    };
+    const identity = { cert: appCert.certPem, key: appCert.keyPem };
+
+    const ok = await send(identity, body);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.body['body'], body);
+    assert.deepEqual((ok.body['push'] as PushAuthVariables['push']).clientCertificate?.subject, 'app-1');
+    assert.equal((await send(identity, `${body} `)).status, 401);
+    assert.equal((await send(undefined, body)).status, 401);
+    assert.deepEqual(failures, [
+      { strategy: 'signature', reason: 'no_matching_signature' },
+      { strategy: 'mtls', reason: 'no_certificate' },
+    ]);
   });
 });

@@ -19,6 +19,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const quick = process.env.BENCH_QUICK === '1';
+const verbose = process.env.BENCH_VERBOSE === '1';
 const ROUNDS = quick ? 2 : 5;
 const MESSAGES = { sqlite: quick ? 500 : 2_000, postgres: quick ? 300 : 1_000 } as const;
 const BATCH = 64;
@@ -88,6 +89,7 @@ async function engineRound(store: Store, n: number): Promise<number> {
     const r = await engine.publish({ applicationId, body });
     if (!r.ok) throw new Error(`publish failed: ${r.reason}`);
   }
+  const tPublished = performance.now();
   let delivered = 0;
   for (let i = 0; i < n && delivered < n; i++) {
     const got = await engine.runOnce();
@@ -96,6 +98,7 @@ async function engineRound(store: Store, n: number): Promise<number> {
   }
   const ms = performance.now() - t0;
   if (delivered !== n) throw new Error(`engine delivered ${delivered} of ${n}`);
+  if (verbose) console.log(`    engine: publish ${(tPublished - t0).toFixed(0)} ms, deliver ${(t0 + ms - tPublished).toFixed(0)} ms`);
   return n / (ms / 1000);
 }
 
@@ -270,6 +273,7 @@ async function bareRound(bare: BareLoop, n: number): Promise<number> {
   const bodies = Array.from({ length: n }, (_, i) => progressBody(applicationId, randomUUID(), i % 100));
   const t0 = performance.now();
   for (const body of bodies) await bare.publish(applicationId, channelId, JSON.stringify(body));
+  const tPublished = performance.now();
   let delivered = 0;
   for (let i = 0; i < n && delivered < n; i++) {
     const batch = await bare.claim('bare', BATCH, Date.now());
@@ -283,6 +287,7 @@ async function bareRound(bare: BareLoop, n: number): Promise<number> {
   }
   const ms = performance.now() - t0;
   if (delivered !== n) throw new Error(`bare loop delivered ${delivered} of ${n}`);
+  if (verbose) console.log(`    bare:   publish ${(tPublished - t0).toFixed(0)} ms, deliver ${(t0 + ms - tPublished).toFixed(0)} ms`);
   return n / (ms / 1000);
 }
 
@@ -409,7 +414,8 @@ async function benchMemory(): Promise<MemoryFigures> {
 }
 
 const results: Record<string, unknown> = { batchSize: BATCH };
-for (const adapter of ['sqlite', 'postgres'] as const) {
+const adapters = (process.env.BENCH_ADAPTERS ?? 'sqlite,postgres').split(',') as Adapter[];
+for (const adapter of adapters) {
   console.log(`${adapter}: ${MESSAGES[adapter]} messages × ${ROUNDS} rounds, batch ${BATCH}`);
   const f = await benchAdapter(adapter);
   results[adapter] = f;
@@ -417,11 +423,13 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
     `${adapter}: engine ${f.engineDeliveriesPerSecond} deliveries/s, bare loop ${f.bareDeliveriesPerSecond}/s, ratio ${f.ratio} (medians of ${f.rounds})`,
   );
 }
-console.log(`memory: ${MEMORY_SMALL} vs ${MEMORY_LARGE} pending deliveries (SQLite)`);
-const mem = await benchMemory();
-results.memory = mem;
-console.log(
-  `memory: heap ${mem.heapUsedSmallMiB} MiB → ${mem.heapUsedLargeMiB} MiB (×${mem.heapRatio}), RSS ${mem.rssSmallMiB} MiB → ${mem.rssLargeMiB} MiB`,
-);
+if (process.env.BENCH_MEMORY !== '0') {
+  console.log(`memory: ${MEMORY_SMALL} vs ${MEMORY_LARGE} pending deliveries (SQLite)`);
+  const mem = await benchMemory();
+  results.memory = mem;
+  console.log(
+    `memory: heap ${mem.heapUsedSmallMiB} MiB → ${mem.heapUsedLargeMiB} MiB (×${mem.heapRatio}), RSS ${mem.rssSmallMiB} MiB → ${mem.rssLargeMiB} MiB`,
+  );
+}
 results.elapsedSeconds = Math.round((performance.now() - benchStarted) / 1000);
 console.log(JSON.stringify(results));

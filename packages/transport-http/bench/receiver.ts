@@ -1,5 +1,6 @@
 // Benchmark receiver, run as a child process so it does not share the client's event loop.
 // Receives { ca, cert, key } over IPC, answers with the ports of a plain-TLS and an mTLS server.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -13,7 +14,7 @@ function listen(server: https.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
-const handler: https.RequestListener = (req, res) => {
+const handler = (req: IncomingMessage, res: ServerResponse): void => {
   req.resume();
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '11' });

@@ -439,6 +439,21 @@ describe('deliver: TLS', () => {
     assert.equal(withoutCert.ok, false);
   });
 
+  it('notices when the same tls object is reused with other material', async () => {
+    const server = await https((_q, res) => res.end(), { requestCert: true, rejectUnauthorized: true, ca: pki.ca.cert });
+    const c = client();
+    const material: { ca: string; cert?: string; key?: string } = {
+      ca: pki.ca.cert,
+      cert: pki.client.cert,
+      key: pki.client.key,
+    };
+    assert.equal((await c.deliver({ url: server.origin, body: BODY, tls: material })).code, 'delivered');
+    delete material.cert;
+    delete material.key;
+    assert.equal((await c.deliver({ url: server.origin, body: BODY, tls: material })).ok, false);
+    assert.equal(server.requests.length, 1);
+  });
+
   it('reports an unusable client key as invalid_destination without echoing it', async () => {
     const server = await https((_q, res) => res.end());
     const outcome = await client().deliver({

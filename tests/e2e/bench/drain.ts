@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine } from '@herald/engine';
+import { createStore, generateKeyringSpec, parseKeyring } from '@herald/store';
+import { createTestDatabase } from '@herald/testing';
+import { Pool } from 'undici';
+import { type AppProcess, spawnApp } from '../src/app-process.ts';
+import { type FastReceiver, progressBody, sleep } from './bench-helpers.ts';
+
+export interface DrainSettings {
+  n: number;
+  concurrency: number;
+  batchSize: number;
+  /** Connections the bare loop opens (the webhook client's default per origin). */
+  connections: number;
+  timeoutMs: number;
+  log: (line: string) => void;
+}
+
+/** Deliveries per second of a bare undici POST loop to the receiver. */
+export async function measureBareLoop(receiver: FastReceiver, count: number, settings: DrainSettings): Promise<number> {
+  await receiver.reset();
+  const pool = new Pool(`http://127.0.0.1:${receiver.port}`, { connections: settings.connections });
+  const body = JSON.stringify(progressBody());
+  let next = 0;
+  const started = performance.now();
+  const loop = async () => {
+    while (next < count) {
+      const i = next++;
+      const r = await pool.request({
+        path: '/hook',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'webhook-id': `bare_${i}` },
+        body,
+      });
+      await r.body.dump();
+      if (r.statusCode !== 200) throw new Error(`bare loop got ${r.statusCode}`);
+    }
+  };
+  await Promise.all(Array.from({ length: settings.concurrency }, loop));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return count / seconds;
+}
+
+interface Seeded {
+  url: string;
+  keyringSpec: string;
+  cleanup(): Promise<void>;
+}
+
+async function seedBacklog(url: string, keyringSpec: string, receiver: FastReceiver, settings: DrainSettings, parallel: number) {
+  const store = await createStore({ url, keyring: parseKeyring(keyringSpec), poolSize: Math.max(2, parallel) });
+  try {
+    const app = await store.createApplication({ name: 'bench' });
+    await store.createChannel({
+      applicationId: app.id,
+      kind: 0,
+      isActive: true,
+      includeImageData: true,
+      config: { webHookUrl: receiver.url, retryCount: 5, exponentialBackoffFactor: 2 },
+      options: { maxInFlight: settings.concurrency * 2 },
+    });
+    const engine = createEngine({ store, transports: {}, retention: null });
+    let next = 0;
+    const started = Date.now();
+    const loop = async () => {
+      while (next < settings.n) {
+        next++;
+        const r = await engine.publish({ applicationId: app.id, body: progressBody() });
+        if (!r.ok) throw new Error(`seeding failed: ${r.reason}`);
+        if (next % 20_000 === 0) settings.log(`  seeded ${next}/${settings.n}`);
+        if (Date.now() - started > settings.timeoutMs) throw new Error('seeding took too long; lower --n');
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, loop));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Seeds `n` pending deliveries, starts `workers` worker processes and measures the drain rate at the receiver. */
+export async function measureDrain(
+  kind: 'sqlite' | 'postgres',
+  workers: number,
+  receiver: FastReceiver,
+  settings: DrainSettings,
+): Promise<{ deliveriesPerSecond: number; seconds: number; delivered: number }> {
+  const keyringSpec = generateKeyringSpec();
+  let seeded: Seeded;
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+    seeded = { url: `sqlite:${join(dir, 'bench.sqlite')}`, keyringSpec, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  } else {
+    const db = await createTestDatabase('herald_bench');
+    seeded = { url: db.url, keyringSpec, cleanup: () => db.drop() };
+  }
+  const procs: AppProcess[] = [];
+  try {
+    settings.log(`  seeding ${settings.n} deliveries (${kind})…`);
+    await seedBacklog(seeded.url, keyringSpec, receiver, settings, kind === 'sqlite' ? 1 : 16);
+    await receiver.reset();
+    for (let i = 0; i < workers; i++) {
+      procs.push(
+        spawnApp(`worker-${i}`, 'apps/worker/src/main.ts', {
+          DATABASE_URL: seeded.url,
+          HERALD_ENCRYPTION_KEYS: keyringSpec,
+          HERALD_ALLOW_HTTP: 'true',
+          HERALD_ALLOW_CIDRS: '127.0.0.0/8',
+          HERALD_WORKER_PORT: '0',
+          HERALD_WORKER_CONCURRENCY: String(settings.concurrency),
+          HERALD_WORKER_BATCH_SIZE: String(settings.batchSize),
+          HERALD_WORKER_POLL_INTERVAL_MS: '100',
+          HERALD_LOG_LEVEL: 'warn',
+        }),
+      );
+    }
+    const deadline = Date.now() + settings.timeoutMs;
+    let stats = await receiver.stats();
+    for (let i = 0; i < 100_000 && stats.unique < settings.n && Date.now() < deadline; i++) {
+      await sleep(100);
+      stats = await receiver.stats();
+      for (const p of procs) {
+        if (p.child.exitCode !== null) throw new Error(`${p.name} exited early:\n${p.output().slice(-2000)}`);
+      }
+    }
+    if (stats.unique < settings.n) {
+      settings.log(`  drain incomplete: ${stats.unique}/${settings.n} before the time limit`);
+    }
+    const seconds = Math.max(0.001, (stats.lastArrivalMs - stats.firstArrivalMs) / 1000);
+    return { deliveriesPerSecond: (stats.unique - 1) / seconds, seconds, delivered: stats.unique };
+  } finally {
+    await Promise.all(procs.map((p) => p.stop('SIGTERM', 10_000)));
+    await seeded.cleanup();
+  }
+}

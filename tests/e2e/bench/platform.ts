@@ -1,0 +1,78 @@
+// The platform benchmark: drain rate of the worker on SQLite and PostgreSQL against a bare undici
+// loop to the same loopback receiver, and publish-to-delivered latency at a steady rate.
+// Usage: node bench/platform.ts [--n 100000] [--steady-seconds 30] [--rate 1000] [--skip steady,postgres]
+import { parseArgs } from 'node:util';
+import { median, round, startFastReceiver } from './bench-helpers.ts';
+import { type DrainSettings, measureBareLoop, measureDrain } from './drain.ts';
+import { measureSteadyState } from './steady-state.ts';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    'steady-seconds': { type: 'string', default: '30' },
+    rate: { type: 'string', default: '1000' },
+    skip: { type: 'string', default: '' },
+  },
+});
+const n = Number(values.n);
+if (!Number.isInteger(n) || n < 100 || n > 1_000_000) throw new Error('--n must be an integer from 100 to 1000000');
+const steadySeconds = Math.min(60, Math.max(1, Number(values['steady-seconds'])));
+const rate = Math.min(20_000, Math.max(10, Number(values.rate)));
+const skip = new Set(values.skip.split(',').filter((s) => s !== ''));
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const settings: DrainSettings = { n, concurrency: 64, batchSize: 64, connections: 32, timeoutMs: 150_000, log };
+const bareCount = Math.min(n, 30_000);
+
+const receiver = await startFastReceiver();
+const figures: Record<string, number | string | null> = { n };
+try {
+  const bare: number[] = [];
+  log(`bare undici POST loop: ${bareCount} requests, ${settings.concurrency} concurrent, ${settings.connections} connections`);
+  bare.push(await measureBareLoop(receiver, bareCount, settings));
+
+  if (!skip.has('sqlite')) {
+    log(`drain on SQLite, one worker process (concurrency ${settings.concurrency}, batch ${settings.batchSize})`);
+    const sqlite = await measureDrain('sqlite', 1, receiver, settings);
+    bare.push(await measureBareLoop(receiver, bareCount, settings));
+    figures['sqliteDrainPerSecond'] = round(sqlite.deliveriesPerSecond);
+    figures['sqliteDelivered'] = sqlite.delivered;
+  }
+  if (!skip.has('postgres')) {
+    log('drain on PostgreSQL, two worker processes');
+    const pg = await measureDrain('postgres', 2, receiver, settings);
+    bare.push(await measureBareLoop(receiver, bareCount, settings));
+    figures['postgresDrainPerSecond'] = round(pg.deliveriesPerSecond);
+    figures['postgresDelivered'] = pg.delivered;
+  }
+  const bareMedian = median(bare);
+  figures['bareLoopPerSecond'] = round(bareMedian);
+  figures['bareLoopRuns'] = bare.length;
+  if (typeof figures['sqliteDrainPerSecond'] === 'number') {
+    figures['sqliteRatio'] = round(figures['sqliteDrainPerSecond'] / bareMedian, 3);
+  }
+  if (typeof figures['postgresDrainPerSecond'] === 'number') {
+    figures['postgresRatio'] = round(figures['postgresDrainPerSecond'] / bareMedian, 3);
+  }
+
+  if (!skip.has('steady')) {
+    log(`steady state through the API (embedded worker, SQLite): ${rate} msg/s for ${steadySeconds} s`);
+    const steady = await measureSteadyState(receiver, { rate, seconds: steadySeconds, log });
+    Object.assign(figures, steady);
+  }
+
+  log('');
+  log(`bare loop (median of ${bare.length}): ${round(bareMedian)} req/s`);
+  if (figures['sqliteDrainPerSecond'] !== undefined) {
+    log(`SQLite drain:      ${figures['sqliteDrainPerSecond']} deliveries/s  = ${round(Number(figures['sqliteRatio']) * 100)} % of bare (goal ≥ 50 %)`);
+  }
+  if (figures['postgresDrainPerSecond'] !== undefined) {
+    log(`PostgreSQL drain:  ${figures['postgresDrainPerSecond']} deliveries/s  = ${round(Number(figures['postgresRatio']) * 100)} % of bare (goal ≥ 35 %)`);
+  }
+  if (figures['steadyP50Ms'] !== undefined) {
+    log(`steady ${rate}/s: p50 ${figures['steadyP50Ms']} ms, p99 ${figures['steadyP99Ms']} ms (goal p99 ≤ 50 ms); highest sustained ${figures['highestSustainedRate']} msg/s`);
+  }
+} finally {
+  await receiver.close();
+}
+process.stdout.write(`${JSON.stringify(figures)}\n`);
