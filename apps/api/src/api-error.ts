@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   no_active_channel: 404,
   idempotency_conflict: 409,
+  conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   blocked_destination: 422,

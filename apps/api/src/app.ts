@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { ApiError, notFound } from './api-error.ts';
-import type { ApiEnvBindings, AppDeps } from './app-types.ts';
+import type { ApiEnvBindings, AppDeps, Principal } from './app-types.ts';
 import { authenticate } from './authenticate.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limiter.ts';
@@ -131,30 +131,37 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
   );
 
   for (const route of routes) {
-    const queryNames = route.query !== undefined && 'shape' in route.query ? Object.keys((route.query as z.ZodObject).shape) : [];
+    const queryNames =
+      route.query !== undefined && 'shape' in route.query ? Object.keys((route.query as z.ZodObject).shape) : [];
     app.on(route.method, route.path, async (c) => {
       c.set('routePattern', route.path);
       const traceId = c.get('traceId');
-      let principal = undefined;
+      let principal: Principal | undefined;
       if (route.auth !== 'public') {
         principal = await authenticate(c, deps, route.auth);
         c.set('principal', principal);
         if (principal.role === 'application') {
           // Another application's id is "not found", before anything else is looked at.
           const requested = readQuery(c.req.url, ['applicationId'])['applicationId'];
-          if (requested !== undefined && requested.toLowerCase() !== principal.applicationId) throw notFound('application');
+          if (requested !== undefined && requested.toLowerCase() !== principal.applicationId)
+            throw notFound('application');
         }
         const limitKey = principal.applicationId ?? `key:${principal.apiKey.id}`;
         const rate = principal.applicationId === null ? null : await rateFor(principal.applicationId);
         const limited = deps.rateLimiter.take(limitKey, rate);
         if (!limited.ok) {
-          throw new ApiError('rate_limited', 'Too many requests for this application; retry after the time in Retry-After.', {
-            headers: { 'retry-after': String(limited.retryAfterSeconds) },
-          });
+          throw new ApiError(
+            'rate_limited',
+            'Too many requests for this application; retry after the time in Retry-After.',
+            {
+              headers: { 'retry-after': String(limited.retryAfterSeconds) },
+            },
+          );
         }
       }
       const params = route.params === undefined ? undefined : parseOrThrow(route.params, c.req.param(), traceId);
-      const query = route.query === undefined ? undefined : parseOrThrow(route.query, readQuery(c.req.url, queryNames), traceId);
+      const query =
+        route.query === undefined ? undefined : parseOrThrow(route.query, readQuery(c.req.url, queryNames), traceId);
       let body: unknown;
       if (route.body !== undefined) {
         if (!hasBody(c)) {
@@ -163,7 +170,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
         }
         body = parseOrThrow(route.body, await readBody(c, route.bodyKinds), traceId);
       }
-      return route.handler({ c, deps, params, query, body, principal: principal!, traceId });
+      return route.handler({ c, deps, params, query, body, principal: principal as Principal, traceId });
     });
   }
 
@@ -175,7 +182,10 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
       return renderProblem(c, new ApiError(code, err.status === 413 ? 'Payload too large.' : 'Bad request.'));
     }
     deps.logger.error(
-      { err: { name: err.name, code: (err as { code?: unknown }).code, message: err.message }, traceId: c.get('traceId') },
+      {
+        err: { name: err.name, code: (err as { code?: unknown }).code, message: err.message },
+        traceId: c.get('traceId'),
+      },
       'unhandled error',
     );
     return renderProblem(c, new ApiError('internal', 'An unexpected error occurred.'));
@@ -184,7 +194,12 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
 }
 
 function renderProblem(c: Context<ApiEnvBindings>, err: ApiError): Response {
-  const body = createProblem({ status: err.status, traceId: c.get('traceId') ?? traceIdFromTraceparent(), errors: err.errors, detail: err.detail });
+  const body = createProblem({
+    status: err.status,
+    traceId: c.get('traceId') ?? traceIdFromTraceparent(),
+    errors: err.errors,
+    detail: err.detail,
+  });
   for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
   return c.body(JSON.stringify(body), err.status as 400, { 'content-type': 'application/problem+json; charset=utf-8' });
 }

@@ -32,7 +32,11 @@ async function checkApiKey(c: Context, deps: ResolvedDeps): Promise<ApiKey> {
  * Checks the credentials a route asks for and returns the caller. Every failure is the same 401;
  * an application caller on an operator route gets 403.
  */
-export async function authenticate(c: Context<ApiEnvBindings>, deps: ResolvedDeps, mode: Exclude<AuthMode, 'public'>): Promise<Principal> {
+export async function authenticate(
+  c: Context<ApiEnvBindings>,
+  deps: ResolvedDeps,
+  mode: Exclude<AuthMode, 'public'>,
+): Promise<Principal> {
   if (mode === 'key') {
     const apiKey = await checkApiKey(c, deps);
     return { role: apiKey.role, applicationId: apiKey.applicationId, apiKey };
@@ -48,7 +52,11 @@ export async function authenticate(c: Context<ApiEnvBindings>, deps: ResolvedDep
   if (claims.role === 'application') {
     if (claims.applicationId === null || apiKey.applicationId !== claims.applicationId) throw unauthorized();
   }
-  const principal: Principal = { role: claims.role, applicationId: claims.role === 'operator' ? apiKey.applicationId : claims.applicationId, apiKey };
+  const principal: Principal = {
+    role: claims.role,
+    applicationId: claims.role === 'operator' ? apiKey.applicationId : claims.applicationId,
+    apiKey,
+  };
   if (mode === 'operator' && principal.role !== 'operator') {
     throw new ApiError('forbidden', 'This operation needs operator credentials.');
   }
@@ -59,7 +67,11 @@ export async function authenticate(c: Context<ApiEnvBindings>, deps: ResolvedDep
  * The application a request acts on. An application caller acts on its own (a different
  * `requested` id is a 404: existence is never revealed); an operator names one that exists.
  */
-export async function scopeApplication(deps: ResolvedDeps, principal: Principal, requested: string | undefined): Promise<string> {
+export async function scopeApplication(
+  deps: ResolvedDeps,
+  principal: Principal,
+  requested: string | undefined,
+): Promise<string> {
   if (principal.role === 'application') {
     if (requested !== undefined && requested.toLowerCase() !== principal.applicationId) throw notFound('application');
     return principal.applicationId!;

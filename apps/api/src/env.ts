@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 const booleanText = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: (i) => `expected true or false; received ${JSON.stringify(i.input)}` })
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], {
+    error: (i) => `expected true or false; received ${JSON.stringify(i.input)}`,
+  })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const positiveInt = (min: number, max: number) =>
@@ -11,14 +13,12 @@ const positiveInt = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const cidrList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== ''),
-  );
+const cidrList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+);
 
 /** Every environment variable the API reads. Names and defaults are documented in docs/operations.md. */
 export const ApiEnv = z.object({
@@ -36,12 +36,18 @@ export const ApiEnv = z.object({
   HERALD_ALLOW_HTTP: booleanText.default(false),
   HERALD_EXTRA_CA_FILE: z.string().min(1).optional(),
   HERALD_ENCRYPTION_KEYS: z.string().min(1).optional(),
-  HERALD_JWT_SECRET: z.string().min(32, { error: () => 'expected at least 32 characters' }).optional(),
+  HERALD_JWT_SECRET: z
+    .string()
+    .min(32, { error: () => 'expected at least 32 characters' })
+    .optional(),
   HERALD_JWT_TTL_SECONDS: positiveInt(60, 86_400).default(3600),
   HERALD_BODY_LIMIT_BYTES: positiveInt(1024, 64 * 1024 * 1024).default(1024 * 1024),
   HERALD_RATE_LIMIT_PER_SECOND: positiveInt(1, 1_000_000).default(100),
   HERALD_RATE_LIMIT_BURST: positiveInt(1, 1_000_000).optional(),
-  HERALD_METRICS_TOKEN: z.string().min(16, { error: () => 'expected at least 16 characters' }).optional(),
+  HERALD_METRICS_TOKEN: z
+    .string()
+    .min(16, { error: () => 'expected at least 16 characters' })
+    .optional(),
   HERALD_SHUTDOWN_DEADLINE_MS: positiveInt(0, 600_000).default(10_000),
   HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HERALD_BOOTSTRAP: booleanText.default(true),
@@ -73,7 +79,9 @@ export function loadEnv(source: Readonly<Record<string, string | undefined>> = p
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? '?');
-    const message = SECRET_VARS.has(name) ? issue.message.replace(/received .*/, 'received an invalid value') : issue.message;
+    const message = SECRET_VARS.has(name)
+      ? issue.message.replace(/received .*/, 'received an invalid value')
+      : issue.message;
     return `  ${name}: ${message}`;
   });
   throw new EnvError(`invalid environment:\n${lines.join('\n')}`);

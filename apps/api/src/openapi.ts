@@ -2,13 +2,21 @@ import { z } from 'zod';
 import type { Route } from './route.ts';
 
 const SECURITY_SCHEMES = {
-  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT from POST /api/v1/herald/tokens, carrying the ApplicationId' },
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A JWT from POST /api/v1/herald/tokens, carrying the ApplicationId',
+  },
   apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
   apiSecret: { type: 'apiKey', in: 'header', name: 'x-api-secret' },
 } as const;
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   delete out['$schema'];
   return out;
 }
@@ -55,7 +63,13 @@ export function buildOpenApiDocument(routes: readonly Route[], info: { version: 
       }
     }
     for (const h of route.headers) {
-      parameters.push({ name: h.name, in: 'header', required: h.required ?? false, description: h.description, schema: { type: 'string' } });
+      parameters.push({
+        name: h.name,
+        in: 'header',
+        required: h.required ?? false,
+        description: h.description,
+        schema: { type: 'string' },
+      });
     }
     const operation: Record<string, unknown> = {
       operationId: route.operationId,
@@ -65,8 +79,12 @@ export function buildOpenApiDocument(routes: readonly Route[], info: { version: 
       parameters,
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, r]) => {
-          const contentType = r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
-          const content = r.schema === undefined ? { [contentType]: {} } : { [contentType]: { schema: jsonSchema(r.schema, 'output') } };
+          const contentType =
+            r.contentType ?? (Number(status) >= 400 ? 'application/problem+json' : 'application/json');
+          const content =
+            r.schema === undefined
+              ? { [contentType]: {} }
+              : { [contentType]: { schema: jsonSchema(r.schema, 'output') } };
           return [status, { description: r.description, content }];
         }),
       ),

@@ -98,7 +98,9 @@ export type ResolvedDeps = AppDeps &
  * static segments compare ignoring case, parameter segments are kept as sent.
  */
 export function createPathCanonicalizer(patterns: readonly string[]): (path: string) => string {
-  const compiled = [...new Set(patterns)].map((p) => p.split('/').map((seg) => (seg.startsWith(':') || seg === '*' ? null : seg)));
+  const compiled = [...new Set(patterns)].map((p) =>
+    p.split('/').map((seg) => (seg.startsWith(':') || seg === '*' ? null : seg)),
+  );
   const exact = new Map<string, string>();
   for (const p of patterns) if (!p.includes(':') && !p.includes('*')) exact.set(p.toLowerCase(), p);
   return (path) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CertificateAuthority,
   createApiSecretCache,
@@ -7,7 +8,7 @@ import {
   hashApiSecret,
   issueClientCertificate,
 } from '@herald/auth';
-import type { ClientCertificateIssuer, CredentialService, TokenService } from './app-types.ts';
+import type { ClientCertificateIssuer, CredentialService, TokenClaims, TokenService } from './app-types.ts';
 
 const JWT_ISSUER = 'herald';
 const JWT_AUDIENCE = 'herald-api';
@@ -31,12 +32,27 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     clockToleranceSeconds: 30,
     ...now,
   });
+  const clock = options.now ?? Date.now;
+  // Verified tokens are remembered until they expire (at most 5 minutes), keyed by a hash of the
+  // token: a repeated token skips the signature check. Failures are never remembered.
+  const verified = new Map<string, { claims: TokenClaims; untilMs: number }>();
+  const MAX_ENTRIES = 10_000;
   return {
     ttlSeconds: options.ttlSeconds,
     issue: (claims) => issuer.issue({ applicationId: claims.applicationId, role: claims.role }),
     async verify(token) {
+      const id = createHash('sha256').update(token).digest('base64url');
+      const hit = verified.get(id);
+      if (hit !== undefined) {
+        if (hit.untilMs > clock()) return { ok: true, claims: hit.claims };
+        verified.delete(id);
+      }
       const r = await verifier.verify(token);
-      return r.ok ? { ok: true, claims: { applicationId: r.claims.applicationId, role: r.claims.role } } : r;
+      if (!r.ok) return r;
+      const claims: TokenClaims = { applicationId: r.claims.applicationId, role: r.claims.role };
+      if (verified.size >= MAX_ENTRIES) verified.clear();
+      verified.set(id, { claims, untilMs: Math.min(r.claims.exp * 1000, clock() + 300_000) });
+      return { ok: true, claims };
     },
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiTimestamp } from '@herald/schemas';
-import { createHarness, formData, type Harness, jsonInit } from './harness.ts';
+import { createHarness, formData, type Harness, jsonInit, readJson } from './harness.ts';
 
 const BASE = '/api/v1/Notification/ChannelConfiguration';
 const APP = 'd5eabbb8-c0f6-4640-94fd-3566edad499f';
@@ -24,7 +24,16 @@ const WEBHOOK_BODY = {
   exponentialBackoffFactor: 2.0,
   includeImageData: true,
 };
-const CREATE_KEYS = ['id', 'applicationId', 'channel', 'notificationChannelConfigurationJSON', 'isActive', 'includeImageData', 'createdAt', 'updatedAt'];
+const CREATE_KEYS = [
+  'id',
+  'applicationId',
+  'channel',
+  'notificationChannelConfigurationJSON',
+  'isActive',
+  'includeImageData',
+  'createdAt',
+  'updatedAt',
+];
 const LIST_KEYS = [
   'id',
   'applicationId',
@@ -56,9 +65,11 @@ describe('the documented channel configuration API', () => {
       headers: { traceparent: '00-fc878634896257c5991ac5399ab6c46c-416e4be3606fdbaa-01' },
     });
     assert.equal(res.status, 401);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.deepEqual(Object.keys(body), ['errors', 'type', 'title', 'status', 'detail', 'instance', 'extensions']);
-    assert.deepEqual(body.errors, { 'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'] });
+    assert.deepEqual(body.errors, {
+      'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'],
+    });
     assert.equal(body.type, 'https://tools.ietf.org/html/rfc7231#section-6.5.1');
     assert.equal(body.title, 'One or more errors occurred.');
     assert.equal(body.status, 401);
@@ -70,7 +81,7 @@ describe('the documented channel configuration API', () => {
   it('answers the 404 of the document for Active when no channel is active', async () => {
     const res = await h.app.request(`${BASE}/Active?applicationId=${APP}`, { headers: h.a.headers });
     assert.equal(res.status, 404);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.deepEqual(body.errors, {
       'engine: Active': [`No active notification channel configurations found for Application ${APP}.`],
       'business: Active': [`Error getting active notification channel configurations for Application: ${APP}`],
@@ -112,10 +123,12 @@ describe('the documented channel configuration API', () => {
     const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, {
       method: 'POST',
       headers: { ...h.a.headers, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(Object.entries(WEBHOOK_BODY).map(([k, v]) => [k, String(v)])).toString(),
+      body: new URLSearchParams(
+        Object.entries(WEBHOOK_BODY).map(([k, v]): [string, string] => [k, String(v)]),
+      ).toString(),
     });
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.deepEqual(Object.keys(body), CREATE_KEYS);
     assert.equal(body.channel, 0);
     assert.equal(
@@ -127,18 +140,24 @@ describe('the documented channel configuration API', () => {
   });
 
   it('accepts JSON bodies too', async () => {
-    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, jsonInit('POST', h.a.headers, { ...WEBHOOK_BODY, isActive: false }));
+    const res = await h.app.request(
+      `${BASE}/WebHook?applicationId=${APP}`,
+      jsonInit('POST', h.a.headers, { ...WEBHOOK_BODY, isActive: false }),
+    );
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.equal(body.isActive, false);
-    const del = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${body.id}`, { method: 'DELETE', headers: h.a.headers });
+    const del = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${body.id}`, {
+      method: 'DELETE',
+      headers: h.a.headers,
+    });
     assert.equal(await del.text(), 'true');
   });
 
   it('lists all as a plain array with the nested notificationChannelConfiguration', async () => {
     const res = await h.app.request(`${BASE}/All?applicationId=${APP}`, { headers: h.a.headers });
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.ok(Array.isArray(body));
     assert.equal(body.length, 2);
     for (const item of body) {
@@ -156,7 +175,7 @@ describe('the documented channel configuration API', () => {
   it('lists active ones in the {"$id":"1","$values":[...]} wrapper', async () => {
     const res = await h.app.request(`${BASE}/Active?applicationId=${APP}`, { headers: h.a.headers });
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.deepEqual(Object.keys(body), ['$id', '$values']);
     assert.equal(body.$id, '1');
     assert.equal(body.$values.length, 2);
@@ -169,21 +188,23 @@ describe('the documented channel configuration API', () => {
       { headers: h.a.headers },
     );
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.deepEqual(Object.keys(body), LIST_KEYS);
     assert.equal(body.id, webhookId);
     assert.equal(body.notificationChannelConfiguration.notificationChannel, 0);
   });
 
   it('updates a RabbitMQ channel with PUT and keeps createdAt', async () => {
-    const before = await (await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${rabbitId}`, { headers: h.a.headers })).json();
+    const before = await readJson(
+      h.app.request(`${BASE}?applicationId=${APP}&configurationId=${rabbitId}`, { headers: h.a.headers }),
+    );
     const res = await h.app.request(`${BASE}/RabbitMQ?applicationId=${APP}&configurationId=${rabbitId}`, {
       method: 'PUT',
       headers: h.a.headers,
       body: formData({ ...RABBIT_BODY, queueName: 'OtherQueue', isActive: false }),
     });
     assert.equal(res.status, 200);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.deepEqual(Object.keys(body), CREATE_KEYS);
     assert.equal(body.id, rabbitId);
     assert.equal(body.isActive, false);
@@ -202,23 +223,32 @@ describe('the documented channel configuration API', () => {
       jsonInit('PUT', h.a.headers, { ...WEBHOOK_BODY, retryCount: 3 }),
     );
     assert.equal(res.status, 200);
-    const body = await res.json();
-    assert.equal(body.notificationChannelConfigurationJSON, '{"WebHookUrl":"https://webhook.site/example","RetryCount":3,"ExponentialBackoffFactor":2.0}');
+    const body = await readJson(res);
+    assert.equal(
+      body.notificationChannelConfigurationJSON,
+      '{"WebHookUrl":"https://webhook.site/example","RetryCount":3,"ExponentialBackoffFactor":2.0}',
+    );
   });
 
   it('refuses PUT of a configuration of the other kind as not found', async () => {
-    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}&configurationId=${rabbitId}`, jsonInit('PUT', h.a.headers, WEBHOOK_BODY));
+    const res = await h.app.request(
+      `${BASE}/WebHook?applicationId=${APP}&configurationId=${rabbitId}`,
+      jsonInit('PUT', h.a.headers, WEBHOOK_BODY),
+    );
     assert.equal(res.status, 404);
   });
 
   it('answers 404 for an unknown configuration id, and 400 with the field path for a non-UUID one', async () => {
-    const unknown = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=00000000-0000-4000-8000-000000000000`, {
-      headers: h.a.headers,
-    });
+    const unknown = await h.app.request(
+      `${BASE}?applicationId=${APP}&configurationId=00000000-0000-4000-8000-000000000000`,
+      {
+        headers: h.a.headers,
+      },
+    );
     assert.equal(unknown.status, 404);
     const bad = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=nope`, { headers: h.a.headers });
     assert.equal(bad.status, 400);
-    assert.ok(Object.keys((await bad.json()).errors).includes('configurationId'));
+    assert.ok(Object.keys((await readJson(bad)).errors).includes('configurationId'));
   });
 
   it('refuses validation errors with 400 and field paths', async () => {
@@ -228,17 +258,23 @@ describe('the documented channel configuration API', () => {
       body: formData({ ...WEBHOOK_BODY, retryCount: 'many', includeImageData: 'maybe' }),
     });
     assert.equal(res.status, 400);
-    const body = await res.json();
+    const body = await readJson(res);
     assert.equal(body.status, 400);
     assert.ok(body.errors.retryCount);
     assert.ok(body.errors.includeImageData);
   });
 
   it('deletes with `true`, and the configuration is gone', async () => {
-    const res = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${webhookId}`, { method: 'DELETE', headers: h.a.headers });
+    const res = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${webhookId}`, {
+      method: 'DELETE',
+      headers: h.a.headers,
+    });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'true');
-    const again = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${webhookId}`, { method: 'DELETE', headers: h.a.headers });
+    const again = await h.app.request(`${BASE}?applicationId=${APP}&configurationId=${webhookId}`, {
+      method: 'DELETE',
+      headers: h.a.headers,
+    });
     assert.equal(again.status, 404);
   });
 });

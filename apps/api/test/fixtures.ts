@@ -13,7 +13,10 @@ export function imageCheckingMessage(overrides: Record<string, unknown> = {}): R
   };
 }
 
-export function taskCompletedMessage(applicationId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function taskCompletedMessage(
+  applicationId: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     MessageType: 'ImageGenerationTaskCompleted',
     ApplicationId: applicationId,

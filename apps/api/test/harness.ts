@@ -98,7 +98,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   };
   const app = createApp(deps);
 
-  const newCaller = async (applicationId: string | null, credits: number | null = null, role: 'application' | 'operator' = 'application'): Promise<Caller> => {
+  const newCaller = async (
+    applicationId: string | null,
+    credits: number | null = null,
+    role: 'application' | 'operator' = 'application',
+  ): Promise<Caller> => {
     const fresh = credentials.generate();
     const key = await store.createApiKey({
       applicationId,
@@ -119,7 +123,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   };
   const appA = await store.createApplication({ id: 'd5eabbb8-c0f6-4640-94fd-3566edad499f', name: 'A' });
   const appB = await store.createApplication({ name: 'B' });
-  const [a, b, operator] = await Promise.all([newCaller(appA.id), newCaller(appB.id), newCaller(null, null, 'operator')]);
+  const [a, b, operator] = await Promise.all([
+    newCaller(appA.id),
+    newCaller(appB.id),
+    newCaller(null, null, 'operator'),
+  ]);
   const close = async () => {
     await engine.stop({ deadlineMs: 1000 }).catch(() => {});
     await store.close();
@@ -151,4 +159,12 @@ export function formData(fields: Record<string, string | number | boolean>): For
 
 export function jsonInit(method: string, headers: Record<string, string>, body: unknown): RequestInit {
   return { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON answers
+export type Json = any;
+
+/** The parsed JSON body of a response, typed loosely for assertions. */
+export async function readJson(res: Response | Promise<Response>): Promise<Json> {
+  return (await res).json();
 }

@@ -3,16 +3,42 @@ import { after, before, describe, it } from 'node:test';
 import { listRoutes } from '../src/app.ts';
 import type { Route } from '../src/route.ts';
 import { imageCheckingMessage } from './fixtures.ts';
-import { createHarness, type Harness, jsonInit } from './harness.ts';
+import { createHarness, type Harness, jsonInit, readJson } from './harness.ts';
 
 const IMAGE_CHECKING = imageCheckingMessage();
 
 // A valid body per operation, so that a refusal cannot come from validation instead of isolation.
 const SAMPLE_BODIES: Record<string, unknown> = {
-  createWebHookChannel: { isActive: true, retryCount: 1, webHookUrl: 'https://webhook.site/x', exponentialBackoffFactor: 2, includeImageData: false },
-  updateWebHookChannel: { isActive: true, retryCount: 1, webHookUrl: 'https://webhook.site/x', exponentialBackoffFactor: 2, includeImageData: false },
-  createRabbitMqChannel: { isActive: true, url: 'amqp://broker.example.org/', username: 'u', password: 'p', queueName: 'q', includeImageData: false },
-  updateRabbitMqChannel: { isActive: true, url: 'amqp://broker.example.org/', username: 'u', password: 'p', queueName: 'q', includeImageData: false },
+  createWebHookChannel: {
+    isActive: true,
+    retryCount: 1,
+    webHookUrl: 'https://webhook.site/x',
+    exponentialBackoffFactor: 2,
+    includeImageData: false,
+  },
+  updateWebHookChannel: {
+    isActive: true,
+    retryCount: 1,
+    webHookUrl: 'https://webhook.site/x',
+    exponentialBackoffFactor: 2,
+    includeImageData: false,
+  },
+  createRabbitMqChannel: {
+    isActive: true,
+    url: 'amqp://broker.example.org/',
+    username: 'u',
+    password: 'p',
+    queueName: 'q',
+    includeImageData: false,
+  },
+  updateRabbitMqChannel: {
+    isActive: true,
+    url: 'amqp://broker.example.org/',
+    username: 'u',
+    password: 'p',
+    queueName: 'q',
+    includeImageData: false,
+  },
   publishMessage: IMAGE_CHECKING,
   recoverDeliveries: { since: '2020-01-01T00:00:00Z' },
   putRejectionCode: { description: 'blurry' },
@@ -44,7 +70,11 @@ describe('authentication and tenant isolation on every route', () => {
       config: { url: 'amqp://broker.example.org/', username: 'u', queueName: 'q' },
       secrets: { password: 'p' },
     });
-    const published = await h.engine.publish({ applicationId: appId, body: IMAGE_CHECKING, type: 'ImageCheckingNotification' });
+    const published = await h.engine.publish({
+      applicationId: appId,
+      body: IMAGE_CHECKING,
+      type: 'ImageCheckingNotification',
+    });
     assert.ok(published.ok);
     await h.store.upsertRejectionCode({ applicationId: appId, code: 'R1', description: 'one' });
     fixtures = {
@@ -95,8 +125,10 @@ describe('authentication and tenant isolation on every route', () => {
       if (spec.auth === 'public') continue;
       const res = await h.app.request(urlFor(spec.path, true), init(spec, {}));
       assert.equal(res.status, 401, `${spec.method} ${spec.path}`);
-      const body = await res.json();
-      assert.deepEqual(body.errors, { 'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'] });
+      const body = await readJson(res);
+      assert.deepEqual(body.errors, {
+        'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'],
+      });
     }
   });
 
@@ -113,10 +145,18 @@ describe('authentication and tenant isolation on every route', () => {
     for (const { spec } of routes) {
       if (spec.auth === 'public') continue;
       const wrongSecret = { ...h.a.headers, 'x-api-secret': `${h.a.secret}x` };
-      assert.equal((await h.app.request(urlFor(spec.path, true), init(spec, wrongSecret))).status, 401, `${spec.method} ${spec.path}`);
+      assert.equal(
+        (await h.app.request(urlFor(spec.path, true), init(spec, wrongSecret))).status,
+        401,
+        `${spec.method} ${spec.path}`,
+      );
       if (spec.auth === 'key') continue;
       const forged = { ...h.a.headers, authorization: `Bearer ${h.a.token.slice(0, -2)}xx` };
-      assert.equal((await h.app.request(urlFor(spec.path, true), init(spec, forged))).status, 401, `${spec.method} ${spec.path}`);
+      assert.equal(
+        (await h.app.request(urlFor(spec.path, true), init(spec, forged))).status,
+        401,
+        `${spec.method} ${spec.path}`,
+      );
     }
   });
 
@@ -135,24 +175,37 @@ describe('authentication and tenant isolation on every route', () => {
       checked++;
     }
     assert.ok(checked >= 25);
-    const put = await h.app.request('/api/v1/herald/rejection-codes/R1', jsonInit('PUT', h.b.headers, { description: 'B’s own' }));
+    const put = await h.app.request(
+      '/api/v1/herald/rejection-codes/R1',
+      jsonInit('PUT', h.b.headers, { description: 'B’s own' }),
+    );
     assert.equal(put.status, 200);
     const aCodes = await h.store.listRejectionCodes(h.a.applicationId);
-    assert.deepEqual(aCodes.map((r) => r.description), ['one'], 'B writes only its own catalogue');
+    assert.deepEqual(
+      aCodes.map((r) => r.description),
+      ['one'],
+      'B writes only its own catalogue',
+    );
   });
 
   it('lets A itself through on every application route (the control of the test above)', async () => {
     for (const { spec } of routes) {
       if (spec.auth !== 'application' || spec.method === 'DELETE') continue;
       const res = await h.app.request(urlFor(spec.path, true), init(spec, h.a.headers));
-      assert.ok(![401, 403, 404].includes(res.status), `${spec.method} ${spec.path} answered ${res.status}: ${await res.text()}`);
+      assert.ok(
+        ![401, 403, 404].includes(res.status),
+        `${spec.method} ${spec.path} answered ${res.status}: ${await res.text()}`,
+      );
     }
   });
 
   it('lets an operator act on any application', async () => {
-    const res = await h.app.request(`/api/v1/Notification/ChannelConfiguration/All?applicationId=${h.a.applicationId}`, { headers: h.operator.headers });
+    const res = await h.app.request(
+      `/api/v1/Notification/ChannelConfiguration/All?applicationId=${h.a.applicationId}`,
+      { headers: h.operator.headers },
+    );
     assert.equal(res.status, 200);
-    assert.ok((await res.json()).length >= 2);
+    assert.ok((await readJson(res)).length >= 2);
     const missing = await h.app.request('/api/v1/herald/messages', { headers: h.operator.headers });
     assert.equal(missing.status, 400, 'an operator must name the application');
   });

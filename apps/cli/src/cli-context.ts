@@ -1,3 +1,4 @@
+import type { CliApi } from './cli-api.ts';
 import type { CliEnv } from './env.ts';
 import type { Output } from './output.ts';
 
@@ -8,6 +9,7 @@ export interface GlobalOptions {
   apiSecret?: string;
   token?: string;
   credentials?: string;
+  application?: string;
   json?: boolean;
   color?: boolean;
 }
@@ -16,4 +18,6 @@ export interface CliContext {
   env: CliEnv;
   out: Output;
   globals: GlobalOptions;
+  /** The API, authenticated as the operator (applications, keys) or the application (the rest). */
+  api(role?: 'operator' | 'application'): CliApi;
 }

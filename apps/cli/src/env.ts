@@ -7,6 +7,7 @@ export interface CliEnv {
   apiKey: string | undefined;
   apiSecret: string | undefined;
   token: string | undefined;
+  applicationId: string | undefined;
   credentialsFile: string | undefined;
   configDir: string;
   /** Colour is allowed (not NO_COLOR, not FORCE_COLOR=0). */
@@ -24,6 +25,7 @@ export function readCliEnv(source: Readonly<Record<string, string | undefined>> 
     apiKey: nonEmpty(source['HERALD_API_KEY']),
     apiSecret: nonEmpty(source['HERALD_API_SECRET']),
     token: nonEmpty(source['HERALD_TOKEN']),
+    applicationId: nonEmpty(source['HERALD_APPLICATION_ID']),
     credentialsFile: nonEmpty(source['HERALD_CREDENTIALS']),
     configDir: nonEmpty(source['HERALD_CONFIG_DIR']) ?? join(xdg ?? join(homedir(), '.config'), 'herald'),
     colorAllowed: source['NO_COLOR'] === undefined && source['FORCE_COLOR'] !== '0',

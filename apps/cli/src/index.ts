@@ -1,4 +1,4 @@
-export { type CliContext, type GlobalOptions } from './cli-context.ts';
+export type { CliContext, GlobalOptions } from './cli-context.ts';
 export { CliError } from './cli-error.ts';
 export { type CliEnv, readCliEnv } from './env.ts';
 export { EXAMPLE_TYPES, exampleMessage } from './examples.ts';

@@ -13,7 +13,8 @@ export function loadOrCreateListenSecret(configDir: string): { secret: string; p
   const path = join(configDir, FILE_NAME);
   try {
     const secret = readFileSync(path, 'utf8').trim();
-    if (!secret.startsWith('whsec_')) throw new CliError('bad_secret_file', `${path} does not hold a whsec_ signing secret`);
+    if (!secret.startsWith('whsec_'))
+      throw new CliError('bad_secret_file', `${path} does not hold a whsec_ signing secret`);
     return { secret, path, created: false };
   } catch (error) {
     if (error instanceof CliError) throw error;

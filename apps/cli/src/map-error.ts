@@ -28,7 +28,13 @@ export function mapError(error: unknown): MappedError {
     const details = errorsOf(e.problem ?? e.body);
     const exitCode =
       status === 401 || status === 403 ? EXIT_CODES.auth : status === 404 ? EXIT_CODES.notFound : EXIT_CODES.failure;
-    return { code: `http_${status}`, message: `the API answered ${status}: ${e.message}`, ...(details ? { details } : {}), exitCode };
+    return {
+      code: `http_${status}`,
+      // The client's message already names the call, the status and the first error.
+      message: e.message,
+      ...(details && details.length > 1 ? { details } : {}),
+      exitCode,
+    };
   }
   if (error instanceof Error && ['ReceiverError', 'AuthConfigError'].includes(error.name)) {
     return { code: 'invalid_config', message: error.message, exitCode: EXIT_CODES.usage };
@@ -38,5 +44,9 @@ export function mapError(error: unknown): MappedError {
   if (causeCode === 'ECONNREFUSED' || causeCode === 'ENOTFOUND') {
     return { code: 'unreachable', message: `cannot reach the API (${causeCode})`, exitCode: EXIT_CODES.failure };
   }
-  return { code: 'error', message: error instanceof Error ? error.message : String(error), exitCode: EXIT_CODES.failure };
+  return {
+    code: 'error',
+    message: error instanceof Error ? error.message : String(error),
+    exitCode: EXIT_CODES.failure,
+  };
 }

@@ -55,7 +55,11 @@ export function createOutput(options: OutputOptions): Output {
     table(rows, columns) {
       if (rows.length === 0) return c.dim('(none)');
       const widths = columns.map((col) => Math.max(col.length, ...rows.map((r) => (r[col] ?? '').length)));
-      const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+      const line = (cells: string[]) =>
+        cells
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd();
       return [c.bold(line([...columns])), ...rows.map((r) => line(columns.map((col) => r[col] ?? '')))].join('\n');
     },
   };

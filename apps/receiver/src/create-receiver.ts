@@ -2,12 +2,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import {
-  createIpAllowlist,
-  createMtlsVerifier,
-  createSharedSecretVerifier,
-  createWebhookVerifier,
-} from '@herald/auth';
+import { createIpAllowlist, createMtlsVerifier, createSharedSecretVerifier, createWebhookVerifier } from '@herald/auth';
 import { getRequestListener } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createProblem, parseHeraldMessage, type ProblemDocument, traceIdFromTraceparent } from '@herald/schemas';
@@ -129,12 +124,19 @@ export function createReceiver(options: CreateReceiverOptions): Receiver {
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new ReceiverError('invalid_config', 'maxBodyBytes must be a positive integer');
   }
-  if (!path.startsWith('/')) throw new ReceiverError('invalid_config', `path must start with "/", got ${JSON.stringify(path)}`);
+  if (!path.startsWith('/'))
+    throw new ReceiverError('invalid_config', `path must start with "/", got ${JSON.stringify(path)}`);
   if (options.tls === undefined && options.allowPlainHttp !== true) {
-    throw new ReceiverError('invalid_config', 'a receiver needs a TLS certificate and key (or allowPlainHttp for local use)');
+    throw new ReceiverError(
+      'invalid_config',
+      'a receiver needs a TLS certificate and key (or allowPlainHttp for local use)',
+    );
   }
   if (options.auth.mtls !== undefined && options.tls === undefined) {
-    throw new ReceiverError('invalid_config', 'mutual TLS needs the receiver to serve HTTPS (tls.certPem and tls.keyPem)');
+    throw new ReceiverError(
+      'invalid_config',
+      'mutual TLS needs the receiver to serve HTTPS (tls.certPem and tls.keyPem)',
+    );
   }
 
   const auth = options.auth;
@@ -165,7 +167,11 @@ export function createReceiver(options: CreateReceiverOptions): Receiver {
       return {
         ok: false,
         reason: 'invalid_body',
-        problem: createProblem({ status: 400, traceId: input.traceId ?? NO_TRACE, errors: { $: ['body is not valid JSON'] } }),
+        problem: createProblem({
+          status: 400,
+          traceId: input.traceId ?? NO_TRACE,
+          errors: { $: ['body is not valid JSON'] },
+        }),
       };
     }
     const parsed = parseHeraldMessage(json, undefined, { traceId: input.traceId ?? NO_TRACE });
@@ -183,7 +189,10 @@ export function createReceiver(options: CreateReceiverOptions): Receiver {
         message: parsed.message,
       });
     } catch (error) {
-      logger.error({ id: input.id, err: error instanceof Error ? error.message : String(error) }, 'sink refused message');
+      logger.error(
+        { id: input.id, err: error instanceof Error ? error.message : String(error) },
+        'sink refused message',
+      );
       return { ok: false, reason: 'sink_failed' };
     }
     if (input.id !== undefined) {
@@ -191,7 +200,10 @@ export function createReceiver(options: CreateReceiverOptions): Receiver {
         dedupe.add(input.id, receivedAtMs);
       } catch (error) {
         // The message is in the sink; a missing index entry only risks a duplicate later.
-        logger.warn({ id: input.id, err: error instanceof Error ? error.message : String(error) }, 'dedupe index write failed');
+        logger.warn(
+          { id: input.id, err: error instanceof Error ? error.message : String(error) },
+          'dedupe index write failed',
+        );
       }
     }
     logger.info({ id: input.id, messageType: parsed.type, via: input.via }, 'message accepted');

@@ -13,8 +13,14 @@ export function createSink(config: ReceiverConfig['sink']): Sink {
     case 'stdout':
       return createStdoutSink();
     case 'forward':
-      return createForwardSink({ url: config.url, ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }) });
+      return createForwardSink({
+        url: config.url,
+        ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+      });
     case 'command':
-      return createCommandSink({ argv: config.argv, ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }) });
+      return createCommandSink({
+        argv: config.argv,
+        ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+      });
   }
 }

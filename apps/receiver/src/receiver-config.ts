@@ -35,7 +35,11 @@ export const ReceiverConfig = z.strictObject({
         .optional(),
     })
     .default({}),
-  maxBodyBytes: z.int().min(1).max(64 * 1024 * 1024).default(5 * 1024 * 1024),
+  maxBodyBytes: z
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .default(5 * 1024 * 1024),
   sink: z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('file'), path: nonEmpty }),
     z.strictObject({ type: z.literal('stdout') }),
@@ -76,10 +80,16 @@ export function parseReceiverConfig(input: unknown, baseDir: string): ReceiverCo
   const c = result.data;
   const abs = (p: string) => (p === ':memory:' ? p : resolve(baseDir, p));
   if (c.tls === undefined && !c.allowPlainHttp && (c.amqp === undefined || c.amqp.serveHttp)) {
-    throw new ReceiverError('invalid_config', 'invalid receiver configuration:\n  tls: required (certFile, keyFile) unless allowPlainHttp is true');
+    throw new ReceiverError(
+      'invalid_config',
+      'invalid receiver configuration:\n  tls: required (certFile, keyFile) unless allowPlainHttp is true',
+    );
   }
   if (c.auth.mtls !== undefined && c.tls === undefined) {
-    throw new ReceiverError('invalid_config', 'invalid receiver configuration:\n  auth.mtls: needs tls (mutual TLS runs over HTTPS)');
+    throw new ReceiverError(
+      'invalid_config',
+      'invalid receiver configuration:\n  auth.mtls: needs tls (mutual TLS runs over HTTPS)',
+    );
   }
   return {
     ...c,

@@ -28,7 +28,9 @@ export async function startReceiver(
             mtls: {
               caPem: readPemFile(a.mtls.caFile, 'auth.mtls.caFile'),
               ...(a.mtls.allowedSubjects === undefined ? {} : { allowedSubjects: a.mtls.allowedSubjects }),
-              ...(a.mtls.allowedFingerprints256 === undefined ? {} : { allowedFingerprints256: a.mtls.allowedFingerprints256 }),
+              ...(a.mtls.allowedFingerprints256 === undefined
+                ? {}
+                : { allowedFingerprints256: a.mtls.allowedFingerprints256 }),
             },
           }),
     },
@@ -51,7 +53,10 @@ export async function startReceiver(
   let amqp: { stop(): Promise<void> } | undefined;
   try {
     if (config.amqp === undefined || config.amqp.serveHttp) {
-      http = await receiver.serve({ port: options.port ?? config.listen.port, host: options.host ?? config.listen.host });
+      http = await receiver.serve({
+        port: options.port ?? config.listen.port,
+        host: options.host ?? config.listen.host,
+      });
     }
     if (config.amqp !== undefined) {
       amqp = await startAmqpMode(receiver, config.amqp, options.logger);

@@ -36,7 +36,10 @@ before(async () => {
   otherPki = await createTestPki({ caName: 'Untrusted CA' });
 });
 
-async function startHarness(auth: ReceiverAuthOptions, opts: { sink?: Sink; dir?: string; maxBodyBytes?: number } = {}): Promise<Harness> {
+async function startHarness(
+  auth: ReceiverAuthOptions,
+  opts: { sink?: Sink; dir?: string; maxBodyBytes?: number } = {},
+): Promise<Harness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'herald-receiver-'));
   const sinkPath = join(dir, 'messages.jsonl');
   const receiver = createReceiver({
@@ -44,7 +47,11 @@ async function startHarness(auth: ReceiverAuthOptions, opts: { sink?: Sink; dir?
     sink: opts.sink ?? createFileSink(sinkPath),
     dedupe: createDedupeIndex(join(dir, 'dedupe.sqlite')),
     tls: { certPem: pki.server.cert, keyPem: pki.server.key },
-    logger: { info() {}, warn: (o, m) => process.env.DEBUG_RECEIVER && console.error(m, o), error: (o, m) => process.env.DEBUG_RECEIVER && console.error(m, o) },
+    logger: {
+      info() {},
+      warn: (o, m) => process.env.DEBUG_RECEIVER && console.error(m, o),
+      error: (o, m) => process.env.DEBUG_RECEIVER && console.error(m, o),
+    },
     ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),
   });
   const running = await receiver.serve({ port: 0, host: '127.0.0.1' });
@@ -109,18 +116,27 @@ describe('receiver over HTTPS with every verifier configured', () => {
   });
 
   const failures: Array<[string, (g: ReturnType<typeof good>) => Parameters<typeof push>[0]]> = [
-    ['a wrong shared secret', (g) => ({ ...g, body: '', headers: { 'x-herald-secret': 'not-the-right-secret-value' } })],
+    [
+      'a wrong shared secret',
+      (g) => ({ ...g, body: '', headers: { 'x-herald-secret': 'not-the-right-secret-value' } }),
+    ],
     ['a missing shared secret', (g) => ({ ...g, body: '', headers: {} })],
     ['a signature made with another secret', (g) => ({ ...g, body: '', signingSecret: generateWebhookSecret() })],
-    ['no signature', (g) => {
-      const { signingSecret: _s, ...rest } = g;
-      return { ...rest, body: '' };
-    }],
+    [
+      'no signature',
+      (g) => {
+        const { signingSecret: _s, ...rest } = g;
+        return { ...rest, body: '' };
+      },
+    ],
     ['a source address outside the allowlist', (g) => ({ ...g, body: '', localAddress: '127.0.0.1' })],
-    ['no client certificate', (g) => {
-      const { clientCert: _c, ...rest } = g;
-      return { ...rest, body: '' };
-    }],
+    [
+      'no client certificate',
+      (g) => {
+        const { clientCert: _c, ...rest } = g;
+        return { ...rest, body: '' };
+      },
+    ],
     ['a client certificate from another CA', (g) => ({ ...g, body: '', clientCert: otherPki.client })],
   ];
 
@@ -217,7 +233,10 @@ describe('receiver limits, duplicates and sink failures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-receiver-'));
     const body = JSON.stringify(progressMessage());
     try {
-      const failing = await startHarness({}, { dir, sink: createCommandSink({ argv: [process.execPath, '-e', 'process.exit(3)'] }) });
+      const failing = await startHarness(
+        {},
+        { dir, sink: createCommandSink({ argv: [process.execPath, '-e', 'process.exit(3)'] }) },
+      );
       const r = await push({ url: failing.running.url, ca: pki.ca.cert, body, id: 'msg_retry' });
       assert.equal(r.status, 503);
       assert.equal(JSON.parse(r.body).status, 503);
@@ -225,7 +244,10 @@ describe('receiver limits, duplicates and sink failures', () => {
 
       const outPath = join(dir, 'from-command.json');
       const script = `let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{require('fs').writeFileSync(${JSON.stringify(outPath)},s+'|'+process.env.HERALD_MESSAGE_ID)})`;
-      const working = await startHarness({}, { dir, sink: createCommandSink({ argv: [process.execPath, '-e', script] }) });
+      const working = await startHarness(
+        {},
+        { dir, sink: createCommandSink({ argv: [process.execPath, '-e', script] }) },
+      );
       const ok = await push({ url: working.running.url, ca: pki.ca.cert, body, id: 'msg_retry' });
       assert.equal(ok.status, 200);
       assert.equal(JSON.parse(ok.body).status, 'accepted');

@@ -15,7 +15,7 @@ import { createWebhookClient } from '@herald/transport-http';
 import { type Env, WorkerConfigError } from './env.ts';
 
 /** File names of the one-command start's data directory (shared with apps/api). */
-export const SQLITE_FILE_NAME = 'herald.sqlite';
+export const SQLITE_FILE_NAME = 'herald.db';
 export const KEYRING_FILE_NAME = 'encryption-keys';
 
 export interface WorkerDependencies {
@@ -61,12 +61,22 @@ function keyringSpecFor(env: Env): string {
 /** Builds store, transports and engine from the validated environment. */
 export async function buildWorkerDeps(env: Env, logger: EngineLogger): Promise<WorkerDependencies> {
   const keyring = parseKeyring(keyringSpecFor(env));
-  const policy = createDestinationPolicy({ ...(env.HERALD_ALLOW_CIDRS === undefined ? {} : { allowCidrs: env.HERALD_ALLOW_CIDRS }) });
-  const extraCa = env.HERALD_EXTRA_CA_FILE === undefined ? undefined : readFileOrFail(env.HERALD_EXTRA_CA_FILE, 'HERALD_EXTRA_CA_FILE');
-  const amqpCa = env.HERALD_AMQP_CA_FILE === undefined ? undefined : readFileOrFail(env.HERALD_AMQP_CA_FILE, 'HERALD_AMQP_CA_FILE');
+  const policy = createDestinationPolicy({
+    ...(env.HERALD_ALLOW_CIDRS === undefined ? {} : { allowCidrs: env.HERALD_ALLOW_CIDRS }),
+  });
+  const extraCa =
+    env.HERALD_EXTRA_CA_FILE === undefined
+      ? undefined
+      : readFileOrFail(env.HERALD_EXTRA_CA_FILE, 'HERALD_EXTRA_CA_FILE');
+  const amqpCa =
+    env.HERALD_AMQP_CA_FILE === undefined ? undefined : readFileOrFail(env.HERALD_AMQP_CA_FILE, 'HERALD_AMQP_CA_FILE');
 
   const store = await createStore({ url: storeUrlFor(env), keyring });
-  const client = createWebhookClient({ policy, allowHttp: env.HERALD_ALLOW_HTTP, timeoutMs: env.HERALD_WEBHOOK_TIMEOUT_MS });
+  const client = createWebhookClient({
+    policy,
+    allowHttp: env.HERALD_ALLOW_HTTP,
+    timeoutMs: env.HERALD_WEBHOOK_TIMEOUT_MS,
+  });
   const publisher = createAmqpPublisher({
     policy,
     confirmTimeoutMs: env.HERALD_AMQP_CONFIRM_TIMEOUT_MS,
@@ -85,6 +95,11 @@ export async function buildWorkerDeps(env: Env, logger: EngineLogger): Promise<W
     concurrency: env.HERALD_WORKER_CONCURRENCY,
     leaseMs: env.HERALD_WORKER_LEASE_MS,
     pollIntervalMs: env.HERALD_WORKER_POLL_INTERVAL_MS,
+    retry: {
+      ...(env.HERALD_RETRY_BASE_DELAY_MS === undefined ? {} : { baseDelayMs: env.HERALD_RETRY_BASE_DELAY_MS }),
+      ...(env.HERALD_RETRY_MAX_DELAY_MS === undefined ? {} : { maxDelayMs: env.HERALD_RETRY_MAX_DELAY_MS }),
+      ...(env.HERALD_RETRY_MIN_WINDOW_MS === undefined ? {} : { minRetryWindowMs: env.HERALD_RETRY_MIN_WINDOW_MS }),
+    },
     logger,
   });
   return {

@@ -64,7 +64,10 @@ describe('loadEnv', () => {
     const env = loadEnv({ HERALD_ENCRYPTION_KEYS: 'k:x' });
     assert.equal(env.HERALD_WORKER_CONCURRENCY, 64);
     assert.equal(env.HERALD_DATA_DIR, './data');
-    assert.throws(() => loadEnv({ HERALD_WORKER_CONCURRENCY: '4', HERALD_WORKER_BATCH_SIZE: '8' }), /HERALD_WORKER_BATCH_SIZE/);
+    assert.throws(
+      () => loadEnv({ HERALD_WORKER_CONCURRENCY: '4', HERALD_WORKER_BATCH_SIZE: '8' }),
+      /HERALD_WORKER_BATCH_SIZE/,
+    );
     assert.throws(() => loadEnv({ HERALD_ALLOW_HTTP: 'maybe' }), /HERALD_ALLOW_HTTP/);
   });
 });

@@ -13,9 +13,12 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const list = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== ''),
+);
 
 /** Shares its names with apps/api where the setting is the same. */
 export const Env = z
@@ -38,6 +41,11 @@ export const Env = z
     HERALD_WORKER_LEASE_MS: int(1_000, 3_600_000).default(120_000),
     HERALD_WORKER_POLL_INTERVAL_MS: int(10, 600_000).default(5_000),
     HERALD_WORKER_SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(20_000),
+    /** Retry policy (platform-wide; a channel sets its retry count and backoff factor). */
+    HERALD_RETRY_BASE_DELAY_MS: int(1, 86_400_000).optional(),
+    HERALD_RETRY_MAX_DELAY_MS: int(1, 7 * 86_400_000).optional(),
+    /** Retries of a delivery span at least this long (0: no stretching). */
+    HERALD_RETRY_MIN_WINDOW_MS: int(0, 30 * 86_400_000).optional(),
     HERALD_WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(30_000),
     /** Health/metrics server. Port 0 picks a free port (printed at start). */
     HERALD_WORKER_PORT: int(0, 65_535).default(9464),

@@ -76,7 +76,12 @@ export function spawnWorker(env: Record<string, string>): WorkerChild {
 }
 
 /** Polls until `check` returns true; bounded in time and count. */
-export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000, describe?: () => string): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  describe?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
     if (await check()) return;
@@ -85,7 +90,10 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
   throw new Error(`timed out waiting for ${what}${describe ? `\n${describe()}` : ''}`);
 }
 
-export async function deliveryStates(store: Store, applicationId: string): Promise<Array<{ state: string; leaseOwner: string | null; attempts: number }>> {
+export async function deliveryStates(
+  store: Store,
+  applicationId: string,
+): Promise<Array<{ state: string; leaseOwner: string | null; attempts: number }>> {
   const page = await store.listDeliveries(applicationId, {}, { limit: 500 });
   return page.items.map((d) => ({ state: d.state, leaseOwner: d.leaseOwner, attempts: d.attempts }));
 }

@@ -97,7 +97,10 @@ describe('worker process on PostgreSQL', () => {
     try {
       await waitUntil('6 requests in flight', () => receiver.ids.length === 6, 30_000, worker.output);
       const leased = await deliveryStates(store, applicationId);
-      assert.ok(leased.every((d) => d.state === 'delivering' && d.leaseOwner !== null), JSON.stringify(leased));
+      assert.ok(
+        leased.every((d) => d.state === 'delivering' && d.leaseOwner !== null),
+        JSON.stringify(leased),
+      );
       worker.kill('SIGTERM');
       const { code } = await worker.exited;
       assert.equal(code, 0, worker.output());

@@ -1,1 +1,30 @@
-export {};
+export { HeraldApiError, isHeraldApiError } from './herald-api-error.ts';
+export {
+  type AttemptFilter,
+  createHeraldClient,
+  type DeliveryFilter,
+  type FetchLike,
+  type HeraldClient,
+  type HeraldClientOptions,
+  type MessageFilter,
+  type PageOptions,
+  type PublishOptions,
+  type Scope,
+} from './herald-client.ts';
+export type {
+  ApiKeyView,
+  ApplicationView,
+  AttemptView,
+  ChannelDetails,
+  DeliveryState,
+  DeliveryView,
+  EventView,
+  MessageView,
+  NewApiKeyView,
+  Page,
+  PublishResponse,
+  ReadinessView,
+  RejectionCodeView,
+  TokenResponse,
+  UsageView,
+} from './views.ts';

@@ -125,8 +125,8 @@ const DEFAULT_RETENTION: RetentionOptions = {
   deliveredMessagesMaxAgeMs: 30 * 24 * 3_600_000,
   intervalMs: 3_600_000,
 };
-/** Shortest idle sleep when due work exists but none is claimable (per-channel caps, ordering). */
-const MAX_BLOCKED_SLEEP_MS = 1_000;
+/** Idle sleep when due work exists but none is claimable (per-channel caps, ordering); completions wake earlier. */
+const BLOCKED_SLEEP_MS = 1_000;
 /** Grace for aborted attempts to settle at shutdown. */
 const ABORT_GRACE_MS = 2_000;
 
@@ -293,8 +293,9 @@ export function createEngine(options: EngineOptions): Engine {
 
     const now = clock();
     const { retryCount, factor } = channelRetrySettings(channel, policy);
+    // The retry budget restarts on redeliver/recover; the attempt log keeps numbering.
     const resolution = computeNextAttempt({
-      attemptsMade: attemptNumber,
+      attemptsMade: delivery.attemptsSinceReset + 1,
       retryCount,
       factor,
       policy,
@@ -374,7 +375,7 @@ export function createEngine(options: EngineOptions): Engine {
         for (const c of batch) track(c);
       } catch (error) {
         logger.error('claiming deliveries failed', { error: describeError(error) });
-        await sleep(Math.min(pollIntervalMs, MAX_BLOCKED_SLEEP_MS));
+        await sleep(Math.min(pollIntervalMs, BLOCKED_SLEEP_MS));
         continue;
       }
       if (!running) break;
@@ -383,8 +384,11 @@ export function createEngine(options: EngineOptions): Engine {
       if (limit > 0) {
         try {
           const due = await store.nextDueAt();
-          // Due but unclaimable (caps, ordering, other workers): completions wake us; poll gently meanwhile.
-          if (due !== null) delayMs = Math.min(pollIntervalMs, Math.max(due - clock(), MAX_BLOCKED_SLEEP_MS));
+          if (due !== null) {
+            const untilDueMs = due - clock();
+            // Due but unclaimable (caps, ordering, other workers): completions wake us; poll gently meanwhile.
+            delayMs = Math.min(pollIntervalMs, untilDueMs > 0 ? untilDueMs : BLOCKED_SLEEP_MS);
+          }
         } catch (error) {
           logger.error('reading the next due time failed', { error: describeError(error) });
         }

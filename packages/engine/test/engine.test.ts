@@ -116,18 +116,23 @@ for (const kind of ADAPTERS) {
       assert.equal(attempts.items.length, 3);
       assert.ok(attempts.items.every((a) => a.ok === false && a.outcome === 'http_status' && a.statusCode === 503));
       assert.equal(transport.jobs.length, 3);
-      assert.deepEqual(
-        transport.jobs.map((j) => j.attemptNumber),
-        [1, 2, 3],
-      );
       assert.equal(transport.jobs[0]?.channel.id, channel.id);
 
-      // Recovery puts it back to pending; it is then delivered.
-      transport.respond(() => deliveredOutcome());
+      // Redelivery puts it back to pending with a fresh retry budget; the attempt log keeps numbering.
       const again = await engine.redeliver(appId, deliveryId);
       assert.equal(again?.state, 'pending');
       assert.equal(await engine.runOnce(), 1);
+      d = await t.store.getDelivery(appId, deliveryId);
+      assert.equal(d?.state, 'pending', 'a redelivered delivery gets its retries again');
+      assert.equal(d?.nextAttemptAt, clock.now + 1_100);
+      transport.respond(() => deliveredOutcome());
+      clock.advance(1_100);
+      assert.equal(await engine.runOnce(), 1);
       assert.equal((await t.store.getDelivery(appId, deliveryId))?.state, 'delivered');
+      assert.deepEqual(
+        transport.jobs.map((j) => j.attemptNumber),
+        [1, 2, 3, 4, 5],
+      );
     });
 
     it('marks a permanent failure failed at once, and recover() brings it back', async () => {

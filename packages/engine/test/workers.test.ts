@@ -67,6 +67,28 @@ describe('workers on PostgreSQL', () => {
     assert.ok(byEngine.size >= 2, `work was shared between engines: ${JSON.stringify([...byEngine])}`);
   });
 
+  it('a started engine is woken by work another process publishes (LISTEN/NOTIFY), not by its poll', async () => {
+    await using t = await openTestStore('postgres');
+    const appId = await createApp(t.store);
+    await createWebhookChannel(t.store, appId);
+    const transport = createRecordingTransport();
+    // The poll interval is far longer than the wait below: only the notification can wake it in time.
+    const worker = createEngine({ store: await t.open(), transports: { webhook: transport }, pollIntervalMs: 600_000, retention: null });
+    const publisher = createEngine({ store: t.store, transports: {}, retention: null });
+    worker.start();
+    try {
+      // Let the worker find nothing and go to sleep first.
+      await waitFor(async () => (await t.store.countDeliveriesByState()).pending === 0, 'an idle worker');
+      await new Promise((r) => setTimeout(r, 200));
+      const r = await publisher.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 1) });
+      assert.ok(r.ok);
+      await transport.waitForJobs(1, 20_000);
+      assert.equal(transport.jobs[0]?.message.id, r.message.id);
+    } finally {
+      await worker.stop({ deadlineMs: 1_000 });
+    }
+  });
+
   it('a worker killed with SIGKILL mid-batch loses nothing: its leases expire and another engine delivers everything', async () => {
     await using t = await openTestStore('postgres');
     const appId = await createApp(t.store);

@@ -70,6 +70,8 @@ CREATE TABLE deliveries (
   lease_expires_at bigint,
   leased_at bigint,
   ordering_key text,
+  -- true while an earlier delivery of the same channel and ordering key is pending or delivering
+  blocked boolean NOT NULL DEFAULT false,
   coalesce_key text,
   last_outcome text,
   last_status_code integer,
@@ -78,8 +80,12 @@ CREATE TABLE deliveries (
   updated_at bigint NOT NULL,
   delivered_at bigint
 );
--- Due work: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry.
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE state IN ('pending', 'delivering');
+-- Due work: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry;
+-- deliveries waiting behind an earlier one of their ordering key are left out until they are next.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE state IN ('pending', 'delivering') AND NOT blocked;
+CREATE INDEX deliveries_channel_due ON deliveries (channel_id, next_attempt_at, seq)
+  WHERE state IN ('pending', 'delivering') AND NOT blocked;
+CREATE INDEX deliveries_blocked ON deliveries (seq) WHERE blocked;
 CREATE INDEX deliveries_state ON deliveries (state, next_attempt_at);
 CREATE INDEX deliveries_ordering ON deliveries (channel_id, ordering_key, seq)
   WHERE ordering_key IS NOT NULL AND state IN ('pending', 'delivering');

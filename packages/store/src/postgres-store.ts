@@ -32,8 +32,8 @@ import {
   checkPlans,
   DELIVERY_STATES,
   duplicateOrConflict,
+  ORDERING_FREE,
   PRUNE_BATCH,
-  scanLimit,
   validateCredits,
 } from './store-common.ts';
 import type { ChannelOptions, DeliveryPlan, DeliveryState, PublishResult, RecordAttemptInput, Store } from './types.ts';
@@ -52,6 +52,8 @@ const NEW_WORK_CHANNEL = 'herald_new_work';
 const MIGRATION_LOCK_KEY = 4_712_389_201;
 const MAX_PRUNE_BATCHES = 100_000;
 const MAX_PUBLISH_TRIES = 3;
+/** How often (in claim-clock time) a store sweeps stale ordering flags; see healOrdering. */
+const HEAL_INTERVAL_MS = 10_000;
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
 
@@ -93,33 +95,41 @@ const CHANNEL_COLUMNS = [
 const prefixed = (alias: string, cols: string[], prefix: string) =>
   cols.map((c) => `${alias}.${c} AS ${prefix}${c}`).join(', ');
 
-// One round trip: lock due candidates (skipping rows other claimers hold), apply the per-channel cap and
-// the ordering rule, lease them, and return them with their message and channel.
+// One round trip. Per active channel with room under its cap, one index probe finds its first claimable
+// delivery; the channels with the oldest work (at most one per batch slot) lock up to their room with SKIP
+// LOCKED, so concurrent claimers take disjoint rows; the oldest of those are leased and returned with their
+// message and channel. Work behind a saturated channel or an ordering key is never scanned. (channel_id leads
+// the ORDER BY so the planner walks deliveries_channel_due even when one channel holds most rows.)
 const CLAIM_SQL = `
 WITH inflight AS (
   SELECT channel_id, count(*) AS n FROM deliveries
   WHERE state = 'delivering' AND next_attempt_at > $1 GROUP BY channel_id
+), heads AS (
+  SELECT c.id, LEAST(COALESCE(c.max_in_flight, $2) - COALESCE(i.n, 0), $3) AS room, h.next_attempt_at AS first_due
+  FROM channels c
+  LEFT JOIN inflight i ON i.channel_id = c.id
+  CROSS JOIN LATERAL (
+    SELECT d.next_attempt_at FROM deliveries d
+    WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
+      AND ${ORDERING_FREE}
+    ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1
+  ) h
+  WHERE c.is_active AND COALESCE(c.max_in_flight, $2) - COALESCE(i.n, 0) > 0
+), chosen AS (
+  SELECT id, room FROM heads ORDER BY first_due, id LIMIT $3
 ), candidates AS (
-  SELECT d.seq, d.channel_id, d.next_attempt_at, COALESCE(c.max_in_flight, $2) - COALESCE(i.n, 0) AS room
-  FROM deliveries d
-  JOIN channels c ON c.id = d.channel_id
-  LEFT JOIN inflight i ON i.channel_id = d.channel_id
-  WHERE d.state IN ('pending', 'delivering') AND d.next_attempt_at <= $1 AND c.is_active
-    AND COALESCE(i.n, 0) < COALESCE(c.max_in_flight, $2)
-    AND (d.ordering_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-        AND e.seq < d.seq AND e.state IN ('pending', 'delivering')))
-  ORDER BY d.next_attempt_at, d.seq
-  LIMIT $3
-  FOR UPDATE OF d SKIP LOCKED
-), ranked AS (
-  SELECT seq, next_attempt_at, room,
-    row_number() OVER (PARTITION BY channel_id ORDER BY next_attempt_at, seq) AS rn
-  FROM candidates
+  SELECT x.seq, x.next_attempt_at FROM chosen ch CROSS JOIN LATERAL (
+    SELECT d.seq, d.next_attempt_at FROM deliveries d
+    WHERE d.channel_id = ch.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
+      AND ${ORDERING_FREE}
+    ORDER BY d.channel_id, d.next_attempt_at, d.seq
+    LIMIT ch.room
+    FOR UPDATE OF d SKIP LOCKED
+  ) x
 ), picked AS (
-  SELECT seq, next_attempt_at FROM ranked WHERE rn <= room ORDER BY next_attempt_at, seq LIMIT $4
+  SELECT seq, next_attempt_at FROM candidates ORDER BY next_attempt_at, seq LIMIT $3
 ), leased AS (
-  UPDATE deliveries d SET state = 'delivering', lease_owner = $5, lease_expires_at = $6, next_attempt_at = $6,
+  UPDATE deliveries d SET state = 'delivering', lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5,
     leased_at = $1, updated_at = $1
   FROM picked p WHERE d.seq = p.seq
   RETURNING d.*
@@ -131,15 +141,22 @@ JOIN messages m ON m.id = l.message_id
 JOIN channels c ON c.id = l.channel_id
 ORDER BY p.next_attempt_at, p.seq`;
 
-// One round trip: move the delivery on (only if the lease is still ours), log the attempt, keep the
-// channel's failure streak, and disable it (with an event) when asked.
+// One round trip: move the delivery on (only if the lease is still ours), unblock the next delivery of its
+// ordering key when this one is finished, log the attempt, keep the channel's failure streak, and disable
+// the channel (with an event) when asked.
 const RECORD_ATTEMPT_SQL = `
 WITH upd AS (
   UPDATE deliveries SET state = $3::text, attempts = attempts + 1, next_attempt_at = $4, lease_owner = NULL,
     lease_expires_at = NULL, leased_at = NULL, last_outcome = $5, last_status_code = $6, last_error = $7,
     updated_at = $8, delivered_at = CASE WHEN $3::text = 'delivered' THEN $8 ELSE delivered_at END
   WHERE id = $1 AND lease_owner = $2 AND state = 'delivering'
-  RETURNING id, message_id, channel_id, application_id, attempts
+  RETURNING seq, id, message_id, channel_id, application_id, attempts, ordering_key
+), next_head AS (
+  UPDATE deliveries n SET blocked = false
+  FROM upd
+  WHERE $3::text <> 'pending' AND upd.ordering_key IS NOT NULL AND n.blocked
+    AND n.seq = (SELECT min(e.seq) FROM deliveries e WHERE e.channel_id = upd.channel_id
+      AND e.ordering_key = upd.ordering_key AND e.state IN ('pending', 'delivering') AND e.seq <> upd.seq)
 ), ins AS (
   INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
     duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
@@ -160,6 +177,56 @@ WITH upd AS (
   WHERE $15::text IS NOT NULL AND c.is_active
 )
 SELECT count(*) AS n FROM upd`;
+
+// The batch form of RECORD_ATTEMPT_SQL for inputs without disableChannel and with distinct deliveries:
+// one round trip for the whole batch. The channel's failure streak is the one the attempts leave in input
+// order: cleared by the last success, restarted by the first failure after it.
+const RECORD_ATTEMPTS_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ord integer, delivery_id text, owner text, state text,
+    next_attempt_at bigint, attempt_id text, started_at bigint, duration_ms integer, ok boolean, outcome text,
+    status_code integer, broker_reply text, error text, response_excerpt text)
+), upd AS (
+  UPDATE deliveries d SET state = x.state, attempts = d.attempts + 1, next_attempt_at = x.next_attempt_at,
+    lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, last_outcome = x.outcome,
+    last_status_code = x.status_code, last_error = x.error, updated_at = $2,
+    delivered_at = CASE WHEN x.state = 'delivered' THEN $2 ELSE d.delivered_at END
+  FROM input x
+  WHERE d.id = x.delivery_id AND d.lease_owner = x.owner AND d.state = 'delivering'
+  RETURNING d.seq, d.id, d.message_id, d.channel_id, d.application_id, d.attempts, d.ordering_key, x.ord,
+    x.state AS new_state, x.attempt_id, x.started_at, x.duration_ms, x.ok, x.outcome, x.status_code,
+    x.broker_reply, x.error, x.response_excerpt
+), finished AS (
+  SELECT seq, channel_id, ordering_key FROM upd WHERE new_state <> 'pending'
+), next_head AS (
+  UPDATE deliveries n SET blocked = false
+  FROM (SELECT DISTINCT channel_id, ordering_key FROM finished WHERE ordering_key IS NOT NULL) k
+  WHERE n.blocked AND n.seq = (SELECT min(e.seq) FROM deliveries e WHERE e.channel_id = k.channel_id
+    AND e.ordering_key = k.ordering_key AND e.state IN ('pending', 'delivering')
+    AND e.seq NOT IN (SELECT seq FROM finished))
+), ins AS (
+  INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
+    duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
+  SELECT attempt_id, id, message_id, channel_id, application_id, attempts, started_at, duration_ms, ok, outcome,
+    status_code, broker_reply, error, response_excerpt
+  FROM upd
+), last_ok AS (
+  SELECT channel_id, max(ord) FILTER (WHERE ok) AS ord FROM upd GROUP BY channel_id
+), streak AS (
+  SELECT u.channel_id, l.ord AS last_ok,
+    (array_agg(u.started_at ORDER BY u.ord) FILTER (WHERE NOT u.ok AND u.ord > COALESCE(l.ord, -1)))[1] AS fail_start
+  FROM upd u JOIN last_ok l ON l.channel_id = u.channel_id
+  GROUP BY u.channel_id, l.ord
+), ch AS (
+  UPDATE channels c SET failing_since = v.failing_since
+  FROM (
+    SELECT s.channel_id, CASE WHEN s.fail_start IS NULL THEN NULL WHEN s.last_ok IS NOT NULL THEN s.fail_start
+      ELSE COALESCE(c2.failing_since, s.fail_start) END AS failing_since
+    FROM streak s JOIN channels c2 ON c2.id = s.channel_id
+  ) v
+  WHERE c.id = v.channel_id AND c.failing_since IS DISTINCT FROM v.failing_since
+)
+SELECT ord FROM upd`;
 
 const REDELIVER_SET = `state = 'pending', next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL,
   leased_at = NULL, attempts_at_reset = attempts, updated_at = $1`;
@@ -187,6 +254,9 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
 
   const rows = async (db: Queryable, sql: string, params: unknown[] = []): Promise<Row[]> =>
     (await db.query(sql, params)).rows as Row[];
+  // Hot statements are prepared once per connection under a name: no re-parsing and re-planning per call.
+  const prepared = async (db: Queryable, name: string, text: string, values: unknown[]): Promise<Row[]> =>
+    (await db.query({ name, text, values })).rows as Row[];
   const one = async (db: Queryable, sql: string, params: unknown[] = []): Promise<Row | undefined> =>
     (await rows(db, sql, params))[0];
   const count = async (db: Queryable, sql: string, params: unknown[] = []): Promise<number> =>
@@ -286,9 +356,39 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     return duplicateOrConflict(first, bodyHash, () => deliveries);
   };
 
+  // Deliveries put back to pending may come before others of their ordering key: recompute the flags of
+  // every open delivery of the keys concerned (recovery is rare; the flags only spare claims a scan).
+  const refreshOrdering = async (db: Queryable, seqs: number[]) => {
+    if (seqs.length === 0) return;
+    await db.query(
+      `WITH pairs AS (
+         SELECT DISTINCT channel_id, ordering_key FROM deliveries WHERE seq = ANY($1::bigint[]) AND ordering_key IS NOT NULL
+       )
+       UPDATE deliveries d SET blocked = EXISTS (
+         SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+           AND e.seq < d.seq AND e.state IN ('pending', 'delivering'))
+       FROM pairs p
+       WHERE d.channel_id = p.channel_id AND d.ordering_key = p.ordering_key AND d.state IN ('pending', 'delivering')`,
+      [seqs],
+    );
+  };
+  // Concurrent transactions can leave a delivery flagged blocked although nothing open is before it any
+  // more (it was published while its predecessor finished); a periodic sweep frees such deliveries.
+  let lastHealAt = Number.NEGATIVE_INFINITY;
+  const healOrdering = async (now: number) => {
+    if (now - lastHealAt < HEAL_INTERVAL_MS && now >= lastHealAt) return;
+    lastHealAt = now;
+    await pool.query(
+      `UPDATE deliveries d SET blocked = false
+       WHERE d.blocked AND d.state IN ('pending', 'delivering') AND NOT EXISTS (
+         SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+           AND e.seq < d.seq AND e.state IN ('pending', 'delivering'))`,
+    );
+  };
+
   const recordOne = async (db: Queryable, input: RecordAttemptInput, now: number): Promise<boolean> => {
     const { attempt, resolution } = input;
-    const row = await one(db, RECORD_ATTEMPT_SQL, [
+    const [row] = await prepared(db, 'herald_record_attempt', RECORD_ATTEMPT_SQL, [
       input.deliveryId,
       input.owner,
       resolution.state,
@@ -328,15 +428,19 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
         if (repeat !== undefined) return await finish(repeat);
       }
       const channels = (
-        await rows(client, 'SELECT * FROM channels WHERE application_id = $1 AND is_active ORDER BY created_at, id', [
-          message.applicationId,
-        ])
+        await prepared(
+          client,
+          'herald_active_channels',
+          'SELECT * FROM channels WHERE application_id = $1 AND is_active ORDER BY created_at, id',
+          [message.applicationId],
+        )
       ).map((r) => toChannel(r, codec));
       if (channels.length === 0) return await finish({ ok: false, reason: 'no_active_channel' });
       const plans = checkPlans(plan(channels), channels);
       if (plans.length === 0) return await finish({ ok: false, reason: 'no_active_channel' });
-      const inserted = await one(
+      const [inserted] = await prepared(
         client,
+        'herald_insert_message',
         `INSERT INTO messages (id, application_id, type, body, correlation_id, traceparent, idempotency_key, body_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (application_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -360,6 +464,23 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
         return repeat === undefined ? { done: false } : { done: true, result: repeat };
       }
       const stored = toMessage(inserted);
+      const superseded = plans.some((p) => p.coalesceKey !== null)
+        ? await rows(
+            client,
+            `UPDATE deliveries d SET state = 'superseded', blocked = false, updated_at = $2
+             FROM jsonb_to_recordset($1::jsonb) AS p(channel_id text, coalesce_key text)
+             WHERE d.channel_id = p.channel_id AND d.coalesce_key = p.coalesce_key AND d.state = 'pending'
+             RETURNING d.channel_id, d.ordering_key`,
+            [
+              JSON.stringify(
+                plans
+                  .filter((p) => p.coalesceKey !== null)
+                  .map((p) => ({ channel_id: p.channelId, coalesce_key: p.coalesceKey })),
+              ),
+              now,
+            ],
+          )
+        : [];
       const planJson = JSON.stringify(
         plans.map((p, i) => ({
           id: randomUUID(),
@@ -369,31 +490,41 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           ord: i,
         })),
       );
+      const order = new Map(plans.map((p, i) => [p.channelId, i]));
       const deliveries = (
-        await rows(
+        await prepared(
           client,
+          'herald_insert_deliveries',
           `WITH plan AS (
              SELECT * FROM jsonb_to_recordset($1::jsonb)
                AS p(id text, channel_id text, ordering_key text, coalesce_key text, ord integer)
-           ), superseded AS (
-             UPDATE deliveries d SET state = 'superseded', updated_at = $4
-             FROM plan p
-             WHERE p.coalesce_key IS NOT NULL AND d.channel_id = p.channel_id AND d.coalesce_key = p.coalesce_key
-               AND d.state = 'pending'
            )
            INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
-             coalesce_key, created_at, updated_at)
-           SELECT p.id, $2, $3, p.channel_id, 'pending', $4, p.ordering_key, p.coalesce_key, $4, $4
+             blocked, coalesce_key, created_at, updated_at)
+           SELECT p.id, $2, $3, p.channel_id, 'pending', $4, p.ordering_key,
+             p.ordering_key IS NOT NULL AND EXISTS (
+               SELECT 1 FROM deliveries e WHERE e.channel_id = p.channel_id AND e.ordering_key = p.ordering_key
+                 AND e.state IN ('pending', 'delivering')),
+             p.coalesce_key, $4, $4
            FROM plan p ORDER BY p.ord
            RETURNING *`,
           [planJson, stored.id, message.applicationId, now],
         )
       )
         .map(toDelivery)
-        .sort(
-          (a, b) =>
-            plans.findIndex((p) => p.channelId === a.channelId) - plans.findIndex((p) => p.channelId === b.channelId),
+        .sort((a, b) => order.get(a.channelId)! - order.get(b.channelId)!);
+      const orphaned = superseded.filter((r) => typeof r['ordering_key'] === 'string');
+      if (orphaned.length > 0) {
+        // A superseded delivery may have been the one its ordering key waited on.
+        await client.query(
+          `UPDATE deliveries SET blocked = false WHERE blocked AND seq IN (
+             SELECT min(d.seq) FROM deliveries d
+             JOIN jsonb_to_recordset($1::jsonb) AS p(channel_id text, ordering_key text)
+               ON d.channel_id = p.channel_id AND d.ordering_key = p.ordering_key
+             WHERE d.state IN ('pending', 'delivering') GROUP BY d.channel_id, d.ordering_key)`,
+          [JSON.stringify(orphaned)],
         );
+      }
       // The notification is delivered at commit, to every process listening.
       await client.query(`SELECT pg_notify('${NEW_WORK_CHANNEL}', ''); COMMIT`);
       return { done: true, result: { ok: true, message: stored, deliveries, duplicate: false } };
@@ -642,11 +773,11 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
 
     async claimDueDeliveries(opts) {
       if (opts.limit <= 0) return [];
+      await healOrdering(opts.now);
       const expiresAt = opts.now + opts.leaseMs;
-      const result = await rows(pool, CLAIM_SQL, [
+      const result = await prepared(pool, 'herald_claim', CLAIM_SQL, [
         opts.now,
         opts.maxInFlightPerChannel,
-        scanLimit(opts.limit),
         opts.limit,
         opts.owner,
         expiresAt,
@@ -663,6 +794,31 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     },
     async recordAttempts(inputs, now) {
       if (inputs.length === 0) return [];
+      const distinct = new Set(inputs.map((i) => i.deliveryId)).size === inputs.length;
+      if (distinct && inputs.every((i) => i.disableChannel === undefined)) {
+        const batch = inputs.map((input, ord) => ({
+          ord,
+          delivery_id: input.deliveryId,
+          owner: input.owner,
+          state: input.resolution.state,
+          next_attempt_at: input.resolution.state === 'pending' ? input.resolution.nextAttemptAt : now,
+          attempt_id: randomUUID(),
+          started_at: input.attempt.startedAt,
+          duration_ms: Math.round(input.attempt.durationMs),
+          ok: input.attempt.ok,
+          outcome: input.attempt.outcome,
+          status_code: input.attempt.statusCode,
+          broker_reply: input.attempt.brokerReply,
+          error: input.attempt.error,
+          response_excerpt: input.attempt.responseExcerpt,
+        }));
+        const recorded = new Set(
+          (await prepared(pool, 'herald_record_attempts', RECORD_ATTEMPTS_SQL, [JSON.stringify(batch), now])).map((r) =>
+            num(r, 'ord'),
+          ),
+        );
+        return inputs.map((_, ord) => recorded.has(ord));
+      }
       return tx(async (client) => {
         const results: boolean[] = [];
         for (const input of inputs) results.push(await recordOne(client, input, now));
@@ -692,7 +848,8 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       const row = await one(
         pool,
         `SELECT d.next_attempt_at FROM deliveries d JOIN channels c ON c.id = d.channel_id
-         WHERE d.state IN ('pending', 'delivering') AND c.is_active ORDER BY d.next_attempt_at LIMIT 1`,
+         WHERE d.state IN ('pending', 'delivering') AND NOT d.blocked AND c.is_active
+         ORDER BY d.next_attempt_at LIMIT 1`,
       );
       return row === undefined ? null : num(row, 'next_attempt_at');
     },
@@ -722,18 +879,19 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async redeliver(applicationId, deliveryId, now, opts) {
-      const moved = await one(
-        pool,
-        `UPDATE deliveries SET ${REDELIVER_SET}, delivered_at = NULL
-         WHERE id = $2 AND application_id = $3
-           AND (state IN ('failed', 'dead', 'superseded') OR ($4::boolean AND state = 'delivered'))
-         RETURNING *`,
-        [now, deliveryId, applicationId, opts?.force === true],
-      );
-      if (moved !== undefined) {
-        await notifyNewWork();
-        return toDelivery(moved);
-      }
+      const moved = await tx(async (client) => {
+        const row = await one(
+          client,
+          `UPDATE deliveries SET ${REDELIVER_SET}, delivered_at = NULL
+           WHERE id = $2 AND application_id = $3
+             AND (state IN ('failed', 'dead', 'superseded') OR ($4::boolean AND state = 'delivered'))
+           RETURNING seq`,
+          [now, deliveryId, applicationId, opts?.force === true],
+        );
+        if (row !== undefined) await refreshOrdering(client, [num(row, 'seq')]);
+        return row !== undefined;
+      });
+      if (moved) await notifyNewWork();
       const row = await one(pool, 'SELECT * FROM deliveries WHERE id = $1 AND application_id = $2', [
         deliveryId,
         applicationId,
@@ -741,13 +899,21 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       return row === undefined ? null : toDelivery(row);
     },
     async recover(applicationId, opts, now) {
-      const n = await count(
-        pool,
-        `UPDATE deliveries SET ${REDELIVER_SET}
-         WHERE application_id = $2 AND state IN ('failed', 'dead') AND created_at >= $3
-           AND ($4::text IS NULL OR channel_id = $4::text)`,
-        [now, applicationId, opts.since, opts.channelId ?? null],
-      );
+      const n = await tx(async (client) => {
+        const moved = await rows(
+          client,
+          `UPDATE deliveries SET ${REDELIVER_SET}
+           WHERE application_id = $2 AND state IN ('failed', 'dead') AND created_at >= $3
+             AND ($4::text IS NULL OR channel_id = $4::text)
+           RETURNING seq`,
+          [now, applicationId, opts.since, opts.channelId ?? null],
+        );
+        await refreshOrdering(
+          client,
+          moved.map((r) => num(r, 'seq')),
+        );
+        return moved.length;
+      });
       if (n > 0) await notifyNewWork();
       return n;
     },

@@ -70,6 +70,8 @@ CREATE TABLE deliveries (
   lease_expires_at INTEGER,
   leased_at INTEGER,
   ordering_key TEXT,
+  -- 1 while an earlier delivery of the same channel and ordering key is pending or delivering
+  blocked INTEGER NOT NULL DEFAULT 0,
   coalesce_key TEXT,
   last_outcome TEXT,
   last_status_code INTEGER,
@@ -78,8 +80,12 @@ CREATE TABLE deliveries (
   updated_at INTEGER NOT NULL,
   delivered_at INTEGER
 );
--- Due work: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry.
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE state IN ('pending', 'delivering');
+-- Due work: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry;
+-- deliveries waiting behind an earlier one of their ordering key are left out until they are next.
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE state IN ('pending', 'delivering') AND blocked = 0;
+CREATE INDEX deliveries_channel_due ON deliveries (channel_id, next_attempt_at, seq)
+  WHERE state IN ('pending', 'delivering') AND blocked = 0;
+CREATE INDEX deliveries_blocked ON deliveries (seq) WHERE blocked = 1;
 CREATE INDEX deliveries_state ON deliveries (state, next_attempt_at);
 CREATE INDEX deliveries_ordering ON deliveries (channel_id, ordering_key, seq)
   WHERE ordering_key IS NOT NULL AND state IN ('pending', 'delivering');

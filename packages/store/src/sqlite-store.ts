@@ -33,8 +33,8 @@ import {
   checkPlans,
   DELIVERY_STATES,
   duplicateOrConflict,
+  ORDERING_FREE,
   PRUNE_BATCH,
-  scanLimit,
   validateCredits,
 } from './store-common.ts';
 import type {
@@ -124,6 +124,33 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   const deliveriesOf = (messageId: string) =>
     all('SELECT * FROM deliveries WHERE message_id = ? ORDER BY seq', messageId).map(toDelivery);
   const maxInFlightOf = (o: ChannelOptions) => o.maxInFlight ?? null;
+  // Ordering: only the earliest pending/delivering delivery of a (channel, ordering key) is unblocked, so
+  // the ones waiting behind it stay out of the due indexes instead of being scanned by every claim.
+  const unblockHead = (channelId: string, orderingKey: string) =>
+    run(
+      `UPDATE deliveries SET blocked = 0 WHERE blocked = 1 AND seq = (
+         SELECT min(seq) FROM deliveries WHERE channel_id = ? AND ordering_key = ? AND state IN ('pending', 'delivering'))`,
+      channelId,
+      orderingKey,
+    );
+  const refreshOrdering = (seqs: number[]) => {
+    if (seqs.length === 0) return;
+    const pairs = all(
+      `SELECT DISTINCT channel_id, ordering_key FROM deliveries
+       WHERE seq IN (SELECT value FROM json_each(?)) AND ordering_key IS NOT NULL`,
+      JSON.stringify(seqs),
+    );
+    for (const pair of pairs) {
+      run(
+        `UPDATE deliveries SET blocked = EXISTS (
+           SELECT 1 FROM deliveries e WHERE e.channel_id = deliveries.channel_id AND e.ordering_key = deliveries.ordering_key
+             AND e.seq < deliveries.seq AND e.state IN ('pending', 'delivering'))
+         WHERE channel_id = ? AND ordering_key = ? AND state IN ('pending', 'delivering')`,
+        str(pair, 'channel_id'),
+        str(pair, 'ordering_key'),
+      );
+    }
+  };
 
   const recordOne = (input: RecordAttemptInput, now: number): boolean => {
     const { attempt, resolution } = input;
@@ -132,7 +159,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
          lease_expires_at = NULL, leased_at = NULL, last_outcome = ?, last_status_code = ?, last_error = ?,
          updated_at = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
        WHERE id = ? AND lease_owner = ? AND state = 'delivering'
-       RETURNING message_id, channel_id, application_id, attempts`,
+       RETURNING message_id, channel_id, application_id, attempts, ordering_key`,
       resolution.state,
       resolution.state === 'pending' ? resolution.nextAttemptAt : now,
       attempt.outcome,
@@ -147,6 +174,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     if (row === undefined) return false;
     const channelId = str(row, 'channel_id');
     const applicationId = str(row, 'application_id');
+    const orderingKey = row['ordering_key'];
+    if (resolution.state !== 'pending' && typeof orderingKey === 'string') unblockHead(channelId, orderingKey);
     run(
       `INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
          duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
@@ -437,32 +466,45 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
             now,
           )!,
         );
+        const supersededKeys: Array<[string, string]> = [];
         const deliveries = plans.map((p) => {
           if (p.coalesceKey !== null) {
-            run(
-              `UPDATE deliveries SET state = 'superseded', updated_at = ? WHERE channel_id = ? AND coalesce_key = ? AND state = 'pending'`,
+            for (const r of all(
+              `UPDATE deliveries SET state = 'superseded', blocked = 0, updated_at = ?
+               WHERE channel_id = ? AND coalesce_key = ? AND state = 'pending' RETURNING ordering_key`,
               now,
               p.channelId,
               p.coalesceKey,
-            );
+            )) {
+              if (typeof r['ordering_key'] === 'string') supersededKeys.push([p.channelId, r['ordering_key']]);
+            }
           }
+          const blocked =
+            p.orderingKey !== null &&
+            get(
+              `SELECT 1 AS x FROM deliveries WHERE channel_id = ? AND ordering_key = ? AND state IN ('pending', 'delivering') LIMIT 1`,
+              p.channelId,
+              p.orderingKey,
+            ) !== undefined;
           return toDelivery(
             get(
               `INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
-                 coalesce_key, created_at, updated_at)
-               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *`,
+                 blocked, coalesce_key, created_at, updated_at)
+               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING *`,
               randomUUID(),
               stored.id,
               message.applicationId,
               p.channelId,
               now,
               p.orderingKey,
+              blocked ? 1 : 0,
               p.coalesceKey,
               now,
               now,
             )!,
           );
         });
+        for (const [channelId, orderingKey] of supersededKeys) unblockHead(channelId, orderingKey);
         return { ok: true, message: stored, deliveries, duplicate: false };
       });
       if (result.ok && !result.duplicate) notify();
@@ -473,42 +515,51 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
       if (limit <= 0) return [];
       return tx(() => {
-        const inFlight = new Map<string, { n: number; cap: number }>();
-        const saturated: string[] = [];
+        const inFlight = new Map<string, number>();
         for (const r of all(
-          `SELECT d.channel_id, count(*) AS n, c.max_in_flight FROM deliveries d JOIN channels c ON c.id = d.channel_id
-           WHERE d.state = 'delivering' AND d.next_attempt_at > ? GROUP BY d.channel_id`,
+          `SELECT channel_id, count(*) AS n FROM deliveries
+           WHERE state = 'delivering' AND next_attempt_at > ? GROUP BY channel_id`,
           now,
         )) {
+          inFlight.set(str(r, 'channel_id'), num(r, 'n'));
+        }
+        // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
+        const heads: Array<{ id: string; room: number; firstDue: number }> = [];
+        for (const r of all(
+          `SELECT c.id, c.max_in_flight, (
+             SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
+             WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
+               AND ${ORDERING_FREE}
+             ORDER BY d.next_attempt_at, d.seq LIMIT 1) AS first_due
+           FROM channels c WHERE c.is_active = 1`,
+          now,
+        )) {
+          const firstDue = numOrNull(r, 'first_due');
+          if (firstDue === null) continue;
+          const id = str(r, 'id');
           const cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
-          const n = num(r, 'n');
-          inFlight.set(str(r, 'channel_id'), { n, cap });
-          if (n >= cap) saturated.push(str(r, 'channel_id'));
+          const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
+          if (room > 0) heads.push({ id, room, firstDue });
         }
-        const picked: number[] = [];
-        // INDEXED BY: walk due rows in claim order and stop at the limit, never sort the whole backlog.
-        const candidates = q(
-          `SELECT d.seq, d.channel_id, c.max_in_flight
-           FROM deliveries d INDEXED BY deliveries_due JOIN channels c ON c.id = d.channel_id
-           WHERE d.state IN ('pending', 'delivering') AND d.next_attempt_at <= ? AND c.is_active = 1
-             AND d.channel_id NOT IN (SELECT value FROM json_each(?))
-             AND (d.ordering_key IS NULL OR NOT EXISTS (
-               SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-                 AND e.seq < d.seq AND e.state IN ('pending', 'delivering')))
-           ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
-        ).iterate(now, JSON.stringify(saturated), scanLimit(limit)) as Iterable<Row>;
-        for (const r of candidates) {
-          const channelId = str(r, 'channel_id');
-          let slot = inFlight.get(channelId);
-          if (slot === undefined) {
-            slot = { n: 0, cap: numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel };
-            inFlight.set(channelId, slot);
+        heads.sort((a, b) => a.firstDue - b.firstDue || (a.id < b.id ? -1 : 1));
+        // Channels with the oldest work first, until they give a full batch; then oldest first across them.
+        const candidates: Array<{ seq: number; at: number }> = [];
+        for (const head of heads) {
+          if (candidates.length >= limit) break;
+          for (const r of all(
+            `SELECT d.seq, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
+             WHERE d.channel_id = ? AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
+               AND ${ORDERING_FREE}
+             ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+            head.id,
+            now,
+            head.room,
+          )) {
+            candidates.push({ seq: num(r, 'seq'), at: num(r, 'next_attempt_at') });
           }
-          if (slot.n >= slot.cap) continue;
-          slot.n += 1;
-          picked.push(num(r, 'seq'));
-          if (picked.length >= limit) break;
         }
+        candidates.sort((a, b) => a.at - b.at || a.seq - b.seq);
+        const picked = candidates.slice(0, limit).map((c) => c.seq);
         if (picked.length === 0) return [];
         const expiresAt = now + leaseMs;
         const leased = all(
@@ -578,7 +629,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     async nextDueAt() {
       const row = get(
         `SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_due JOIN channels c ON c.id = d.channel_id
-         WHERE d.state IN ('pending', 'delivering') AND c.is_active = 1 ORDER BY d.next_attempt_at LIMIT 1`,
+         WHERE d.state IN ('pending', 'delivering') AND d.blocked = 0 AND c.is_active = 1
+         ORDER BY d.next_attempt_at LIMIT 1`,
       );
       return row === undefined ? null : num(row, 'next_attempt_at');
     },
@@ -623,35 +675,32 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
           now,
           deliveryId,
         )!;
-        return { row: moved, moved: true };
+        refreshOrdering([num(moved, 'seq')]);
+        return { row: get('SELECT * FROM deliveries WHERE id = ?', deliveryId)!, moved: true };
       });
       if (result === null) return null;
       if (result.moved) notify();
       return toDelivery(result.row);
     },
     async recover(applicationId, opts, now) {
-      const set = `state = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL,
-        attempts_at_reset = attempts, updated_at = ?`;
-      const n =
-        opts.channelId === undefined
-          ? run(
-              `UPDATE deliveries SET ${set} WHERE application_id = ? AND state IN ('failed', 'dead') AND created_at >= ?`,
-              now,
-              now,
-              applicationId,
-              opts.since,
-            )
-          : run(
-              `UPDATE deliveries SET ${set}
-               WHERE application_id = ? AND channel_id = ? AND state IN ('failed', 'dead') AND created_at >= ?`,
-              now,
-              now,
-              applicationId,
-              opts.channelId,
-              opts.since,
-            );
-      if (n > 0) notify();
-      return n;
+      const moved = tx(() => {
+        const rows = all(
+          `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL,
+             leased_at = NULL, attempts_at_reset = attempts, updated_at = ?
+           WHERE application_id = ? AND state IN ('failed', 'dead') AND created_at >= ? AND (? IS NULL OR channel_id = ?)
+           RETURNING seq`,
+          now,
+          now,
+          applicationId,
+          opts.since,
+          opts.channelId ?? null,
+          opts.channelId ?? null,
+        );
+        refreshOrdering(rows.map((r) => num(r, 'seq')));
+        return rows.length;
+      });
+      if (moved > 0) notify();
+      return moved;
     },
 
     async recordEvent(event, now) {

@@ -12,10 +12,13 @@ export const DELIVERY_STATES: readonly DeliveryState[] = [
 
 export const PRUNE_BATCH = 1000;
 
-/** Rows a claim looks at for `limit` deliveries: room for some skipped by the per-channel cap, still bounded. */
-export function scanLimit(limit: number): number {
-  return limit * 4 + 32;
-}
+/**
+ * SQL condition on a delivery `d`: the ordering rule, authoritative whatever the blocked flags say (no earlier
+ * delivery of the same channel and ordering key is still pending or delivering).
+ */
+export const ORDERING_FREE = `(d.ordering_key IS NULL OR NOT EXISTS (
+  SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+    AND e.seq < d.seq AND e.state IN ('pending', 'delivering')))`;
 
 /** A repeat of an idempotency key: the first message when the body is the same, a conflict otherwise. */
 export function duplicateOrConflict(

@@ -641,6 +641,78 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
         });
       });
 
+      it('keeps the ordering rule when an older delivery of the key is redelivered or a waited-on one is superseded', async () => {
+        await withStore(async (store) => {
+          const { application } = await seedApplication(store, { orderingKey: 'ImageId', coalesceProgress: true });
+          const finish = async (id: string, now: number, state: 'delivered' | 'dead') =>
+            store.recordAttempt(
+              { deliveryId: id, owner: 'w1', attempt: newAttempt(id, now, state === 'delivered'), resolution: { state } },
+              now,
+            );
+          // old1 dies, then new1 (same key) is published and delivered; redelivering old1 must not let new2 pass it.
+          const old1 = await publishOk(store, newMessage(application.id, { n: 1 }), planWith('k', null), T0);
+          await store.claimDueDeliveries(claimOptions(T0));
+          await finish(old1.deliveries[0]!.id, T0 + 1, 'dead');
+          const new2 = await publishOk(store, newMessage(application.id, { n: 2 }), planWith('k', null), T0 + 2);
+          await store.redeliver(application.id, old1.deliveries[0]!.id, T0 + 3);
+          const first = await store.claimDueDeliveries(claimOptions(T0 + 4));
+          assert.deepEqual(
+            first.map((c) => c.delivery.id),
+            [old1.deliveries[0]!.id],
+          );
+          await finish(old1.deliveries[0]!.id, T0 + 5, 'delivered');
+          const second = await store.claimDueDeliveries(claimOptions(T0 + 6));
+          assert.deepEqual(
+            second.map((c) => c.delivery.id),
+            [new2.deliveries[0]!.id],
+          );
+          await finish(new2.deliveries[0]!.id, T0 + 7, 'delivered');
+          // p1 (progress) is waited on by c2; superseding p1 by p3 makes c2 next, and p3 waits behind c2.
+          const p1 = await publishOk(store, newMessage(application.id, { n: 3 }), planWith('img', 'render'), T0 + 10);
+          const c2 = await publishOk(store, newMessage(application.id, { n: 4 }), planWith('img', null), T0 + 11);
+          const p3 = await publishOk(store, newMessage(application.id, { n: 5 }), planWith('img', 'render'), T0 + 12);
+          assert.equal((await store.getDelivery(application.id, p1.deliveries[0]!.id))?.state, 'superseded');
+          const third = await store.claimDueDeliveries(claimOptions(T0 + 13));
+          assert.deepEqual(
+            third.map((c) => c.delivery.id),
+            [c2.deliveries[0]!.id],
+          );
+          await finish(c2.deliveries[0]!.id, T0 + 14, 'delivered');
+          const fourth = await store.claimDueDeliveries(claimOptions(T0 + 15));
+          assert.deepEqual(
+            fourth.map((c) => c.delivery.id),
+            [p3.deliveries[0]!.id],
+          );
+        });
+      });
+
+      it('a saturated channel with a backlog does not hold up a newer delivery of another channel', async () => {
+        await withStore(async (store) => {
+          const { application, channel: slow } = await seedApplication(store, { maxInFlight: 2 });
+          const fast = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: true,
+            includeImageData: true,
+            config: webhook,
+          });
+          const onlySlow = (channels: Channel[]) => planAll(channels.filter((c) => c.id === slow.id));
+          for (let i = 0; i < 40; i++) await publishOk(store, newMessage(application.id, { i }), onlySlow, T0 + i);
+          assert.equal((await store.claimDueDeliveries(claimOptions(T0 + 100, { limit: 10 }))).length, 2);
+          const late = await publishOk(
+            store,
+            newMessage(application.id, { late: true }),
+            (channels) => planAll(channels.filter((c) => c.id === fast.id)),
+            T0 + 200,
+          );
+          const next = await store.claimDueDeliveries(claimOptions(T0 + 200, { limit: 10 }));
+          assert.deepEqual(
+            next.map((c) => c.delivery.id),
+            [late.deliveries[0]!.id],
+          );
+        });
+      });
+
       it('reclaims a delivery whose lease expired; the old owner can no longer record', async () => {
         await withStore(async (store) => {
           const { application } = await seedApplication(store);
@@ -819,6 +891,87 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           const counts = await store.countDeliveriesByState();
           assert.deepEqual(counts, { pending: 0, delivering: 0, delivered: 0, failed: 1, dead: 1, superseded: 0 });
           assert.equal(await store.nextDueAt(), null);
+        });
+      });
+    });
+
+    describe('batched attempts', () => {
+      it('records a batch in input order: failure streaks per channel, lost leases, next delivery of a key', async () => {
+        await withStore(async (store) => {
+          const { application, channel: a } = await seedApplication(store);
+          const add = (options: ChannelOptions) =>
+            store.createChannel({
+              applicationId: application.id,
+              kind: 0,
+              isActive: true,
+              includeImageData: true,
+              config: webhook,
+              options,
+            });
+          const b = await add({});
+          const c = await add({ orderingKey: 'ImageId' });
+          const only = (id: string, orderingKey: string | null) => (channels: Channel[]) =>
+            channels.filter((x) => x.id === id).map((x) => ({ channelId: x.id, orderingKey, coalesceKey: null }));
+          const ids = async (channelId: string, n: number, orderingKey: string | null = null) => {
+            const out: string[] = [];
+            for (let i = 0; i < n; i++) {
+              const r = await publishOk(store, newMessage(application.id, { channelId, i }), only(channelId, orderingKey));
+              out.push(r.deliveries[0]!.id);
+            }
+            return out;
+          };
+          const [a1, a2, a3] = await ids(a.id, 3);
+          const [b1, b2, b3] = await ids(b.id, 3);
+          const [c1, c2] = await ids(c.id, 2, 'img');
+          const claimed = await store.claimDueDeliveries(claimOptions(T0));
+          assert.equal(claimed.length, 7, 'c2 waits behind c1');
+          const later = { state: 'pending' as const, nextAttemptAt: T0 + 10_000 };
+          const input = (id: string, t: number, ok: boolean, resolution: Parameters<Store['recordAttempt']>[0]['resolution'], owner = 'w1') => ({
+            deliveryId: id,
+            owner,
+            attempt: newAttempt(id, T0 + t, ok),
+            resolution,
+          });
+          const results = await store.recordAttempts(
+            [
+              input(a1!, 10, false, later),
+              input(a2!, 11, true, { state: 'delivered' }),
+              input(b1!, 12, true, { state: 'delivered' }),
+              input(b2!, 20, false, later),
+              input(b3!, 30, false, { state: 'dead' }),
+              input(c1!, 40, true, { state: 'delivered' }),
+              input(a3!, 41, true, { state: 'delivered' }, 'not-the-owner'),
+            ],
+            T0 + 50,
+          );
+          assert.deepEqual(results, [true, true, true, true, true, true, false]);
+          const failingSince = async (id: string) => (await store.getChannel(application.id, id))?.failingSince;
+          assert.equal(await failingSince(a.id), null);
+          assert.equal(await failingSince(b.id), T0 + 20);
+          assert.equal(await failingSince(c.id), null);
+          assert.equal((await store.getDelivery(application.id, a3!))?.state, 'delivering');
+          assert.equal((await store.getDelivery(application.id, b3!))?.state, 'dead');
+          assert.equal((await store.getDelivery(application.id, a2!))?.deliveredAt, T0 + 50);
+          assert.deepEqual(
+            (await store.claimDueDeliveries(claimOptions(T0 + 60))).map((x) => x.delivery.id),
+            [c2],
+          );
+          const retry = await store.claimDueDeliveries(claimOptions(T0 + 10_000));
+          assert.deepEqual(retry.map((x) => x.delivery.id).sort(), [a1, b2].sort());
+          await store.recordAttempts(
+            [input(a1!, 10_001, false, { state: 'dead' }), input(b2!, 10_002, false, { state: 'dead' })],
+            T0 + 10_003,
+          );
+          assert.equal(await failingSince(a.id), T0 + 10_001);
+          assert.equal(await failingSince(b.id), T0 + 20);
+          const attempts = await store.listAttempts(application.id, { deliveryId: a1! }, {});
+          assert.deepEqual(
+            attempts.items.map((x) => [x.attemptNumber, x.ok]),
+            [
+              [2, false],
+              [1, false],
+            ],
+          );
         });
       });
     });

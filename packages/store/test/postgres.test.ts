@@ -139,6 +139,27 @@ describe('postgres adapter', () => {
     }
   });
 
+  it('frees a delivery left flagged as waiting although nothing is before it (sweep of stale ordering flags)', async () => {
+    const db = await createSchemaDatabase();
+    const store = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(store, { orderingKey: 'ImageId' });
+      const r = await store.publish(
+        newMessage(application.id),
+        (channels) => channels.map((c) => ({ channelId: c.id, orderingKey: 'img', coalesceKey: null })),
+        T0,
+      );
+      assert.equal(r.ok, true);
+      // The state a publish racing with its predecessor's last attempt can leave behind.
+      await db.sql('UPDATE deliveries SET blocked = true');
+      const claimed = await store.claimDueDeliveries(claimOptions(T0 + 1));
+      assert.equal(claimed.length, 1);
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
   it('wakes listeners of another store (process) through LISTEN/NOTIFY when work is published', async () => {
     const db = await createSchemaDatabase();
     const publisher = await db.open(keyringA);

@@ -6,6 +6,7 @@ import type { Channel, ChannelModel, ConfirmChannel, Message, Options, SocketOpt
 import amqp from 'amqplib';
 import type { AmqpDestination, AmqpTarget } from './amqp-destination.ts';
 import { parseAmqpUrl } from './amqp-destination.ts';
+import { closeModel } from './close-model.ts';
 import { buildConnectOptions } from './connect-options.ts';
 import { AmqpTransportError } from './amqp-transport-error.ts';
 import { brokerReplyOf, classifyConnectError, isAccessRefused } from './classify-amqp-error.ts';
@@ -117,28 +118,6 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
     throw new AmqpTransportError('INVALID_CONFIG', `${name} must be a positive integer; received ${String(value)}`);
   }
   return v;
-}
-
-/**
- * Closes gracefully, but a broker that never answers connection.close-ok must not hang the
- * caller: after `graceMs` the socket is destroyed.
- */
-export async function closeModel(model: ChannelModel, graceMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const graceful = model.close().then(
-    () => true,
-    () => true,
-  );
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), graceMs);
-  });
-  const done = await Promise.race([graceful, expired]);
-  clearTimeout(timer);
-  if (!done) {
-    // amqplib keeps the socket on connection.stream; no public way to abort a pending close.
-    const stream = (model.connection as unknown as { stream?: { destroy?: () => void } }).stream;
-    stream?.destroy?.();
-  }
 }
 
 function toBuffer(body: string | Uint8Array): Buffer {

@@ -20,3 +20,11 @@ export {
   type RoutingKey,
   routingKeyFor,
 } from './routing-key.ts';
+export {
+  type ConsumeNotificationsOptions,
+  consumeNotifications,
+  DEAD_REASON_HEADER,
+  type NotificationConsumer,
+  REDELIVERIES_HEADER,
+  type ReceivedNotification,
+} from './consume-notifications.ts';

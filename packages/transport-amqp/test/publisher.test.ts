@@ -149,20 +149,21 @@ describe('publisher against RabbitMQ', () => {
     try {
       const dest = destinationFor(vhost, { queueName: 'stream' });
       assert.equal((await p.publish(dest, message())).code, 'delivered');
+      // Know the connection before streaming, so the kill lands mid-stream.
+      assert.ok(await waitFor(async () => (await listConnections(vhost.name)).length === 1, 15_000));
       const outcomes: { id: string; code: string; retryable: boolean }[] = [];
       let killed = false;
-      let issued = 0;
-      const windowSize = 32;
+      const deadline = Date.now() + 30_000;
       const worker = async (): Promise<void> => {
-        // Bounded: at most 3000 publishes in all; stop issuing shortly after the kill.
-        while (issued < 3000 && !(killed && outcomes.some((o) => o.code !== 'delivered'))) {
-          issued += 1;
+        // Bounded in count and time; stops once the kill has surfaced as a failure.
+        for (let i = 0; i < 20_000 && Date.now() < deadline; i++) {
+          if (killed && outcomes.some((o) => o.code !== 'delivered')) return;
           const m = message();
           const o = await p.publish(dest, m);
           outcomes.push({ id: m.messageId, code: o.code, retryable: o.retryable });
         }
       };
-      const workers = Array.from({ length: windowSize }, worker);
+      const workers = Array.from({ length: 32 }, worker);
       assert.ok(await waitFor(() => outcomes.length >= 100, 20_000), 'publishes are flowing');
       assert.ok((await killConnections(vhost.name)) >= 1);
       killed = true;

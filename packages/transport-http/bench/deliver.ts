@@ -51,7 +51,11 @@ async function run(send: Send, count: number): Promise<RunResult> {
   const elapsedMs = performance.now() - started;
   if (failures > 0) throw new Error(`${failures} of ${count} requests failed`);
   latencies.sort();
-  return { perSecond: (count * 1000) / elapsedMs, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  return {
+    perSecond: (count * 1000) / elapsedMs,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+  };
 }
 
 const pki = await createTestPki();
@@ -76,17 +80,28 @@ const staticHeaders = {
   ...buildWebhookHeaders({ messageId: 'msg_static' }),
 };
 const sendBare: Send = async () => {
-  const res = await bare.request({ origin: new URL(url).origin, path: '/hooks', method: 'POST', headers: staticHeaders, body });
+  const res = await bare.request({
+    origin: new URL(url).origin,
+    path: '/hooks',
+    method: 'POST',
+    headers: staticHeaders,
+    body,
+  });
   await res.body.dump();
   return res.statusCode === 200;
 };
 
-function heraldSender(client: WebhookClient, target: string, tls: { ca: string; cert?: string; key?: string }): Send {
+function heraldSender(
+  client: WebhookClient,
+  target: string,
+  tls: { ca: string; cert?: string; key?: string },
+  signed = true,
+): Send {
   return async (i) => {
     const id = `msg_${i}`;
     const headers = {
       ...buildWebhookHeaders({ messageId: id, correlationId: `c_${i}` }),
-      ...signer.sign({ id, timestampSeconds: nowSeconds, body }),
+      ...(signed ? signer.sign({ id, timestampSeconds: nowSeconds, body }) : {}),
     };
     const outcome = await client.deliver({ url: target, body, headers, tls });
     return outcome.ok;
@@ -97,18 +112,22 @@ const cidrClient = createWebhookClient({
   policy: createDestinationPolicy({ allowCidrs: ['127.0.0.0/8'] }),
   connectionsPerOrigin: CONCURRENCY,
 });
-const openClient = createWebhookClient({ policy: createDestinationPolicy({ allowAll: true }), connectionsPerOrigin: CONCURRENCY });
+const openClient = createWebhookClient({
+  policy: createDestinationPolicy({ allowAll: true }),
+  connectionsPerOrigin: CONCURRENCY,
+});
 
 const scenarios: Record<string, Send> = {
   bareUndici: sendBare,
   herald: heraldSender(cidrClient, url, { ca: pki.ca.cert }),
+  heraldUnsigned: heraldSender(cidrClient, url, { ca: pki.ca.cert }, false),
   heraldAllowAll: heraldSender(openClient, url, { ca: pki.ca.cert }),
   heraldMtls: heraldSender(cidrClient, mtlsUrl, { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key }),
 };
 
 const names = Object.keys(scenarios);
 const results: Record<string, RunResult[]> = Object.fromEntries(names.map((k) => [k, []]));
-const ratios = { vsBare: [] as number[], guard: [] as number[], mtls: [] as number[] };
+const ratios = { vsBare: [] as number[], unsignedVsBare: [] as number[], guard: [] as number[], mtls: [] as number[] };
 const benchStart = performance.now();
 for (const send of Object.values(scenarios)) await run(send, WARMUP);
 let rounds = 0;
@@ -124,6 +143,7 @@ for (let r = 0; r < ROUNDS && performance.now() - benchStart < BUDGET_MS; r++) {
   }
   const rate = (n: string): number => (round[n] as RunResult).perSecond;
   ratios.vsBare.push(rate('herald') / rate('bareUndici'));
+  ratios.unsignedVsBare.push(rate('heraldUnsigned') / rate('bareUndici'));
   ratios.guard.push(rate('herald') / rate('heraldAllowAll'));
   ratios.mtls.push(rate('heraldMtls') / rate('herald'));
   rounds++;
@@ -141,14 +161,20 @@ for (const [name, runs] of Object.entries(results)) {
   };
 }
 const ratioVsBare = median(ratios.vsBare);
+const unsignedRatioVsBare = median(ratios.unsignedVsBare);
 const ssrfGuardCostPct = (1 - median(ratios.guard)) * 100;
 const mtlsCostPct = (1 - median(ratios.mtls)) * 100;
 
-console.log(`webhook transport, ${rounds} rounds x ${REQUESTS} POSTs, concurrency ${CONCURRENCY}, HTTPS on loopback (medians)`);
+console.log(
+  `webhook transport, ${rounds} rounds x ${REQUESTS} POSTs, concurrency ${CONCURRENCY}, HTTPS on loopback (medians)`,
+);
 for (const [name, s] of Object.entries(summary)) {
-  console.log(`  ${name.padEnd(15)} ${String(s.perSecond).padStart(7)} deliveries/s  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms`);
+  console.log(
+    `  ${name.padEnd(16)} ${String(s.perSecond).padStart(7)} deliveries/s  p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms`,
+  );
 }
 console.log(`  herald / bare undici (median of per-round ratios): ${(ratioVsBare * 100).toFixed(1)} % (goal >= 90 %)`);
+console.log(`  herald without signatures / bare undici: ${(unsignedRatioVsBare * 100).toFixed(1)} %`);
 console.log(`  SSRF guard cost (allow-127 CIDR vs allowAll): ${ssrfGuardCostPct.toFixed(1)} %`);
 console.log(`  mTLS cost (client certificate vs none): ${mtlsCostPct.toFixed(1)} %`);
 console.log(
@@ -159,6 +185,7 @@ console.log(
     concurrency: CONCURRENCY,
     ...summary,
     ratioVsBareUndici: Number(ratioVsBare.toFixed(3)),
+    unsignedRatioVsBareUndici: Number(unsignedRatioVsBare.toFixed(3)),
     ssrfGuardCostPct: Number(ssrfGuardCostPct.toFixed(1)),
     mtlsCostPct: Number(mtlsCostPct.toFixed(1)),
   }),

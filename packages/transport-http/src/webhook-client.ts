@@ -41,7 +41,7 @@ export interface WebhookRequest {
   tls?: { cert?: string; key?: string; ca?: string };
   /** Source address to bind (fixed-source-IP auth). */
   localAddress?: string;
-  /** Overrides the client's per-attempt deadline. */
+  /** Overrides the client's per-attempt deadline (a background connect attempt is still cut at the client's). */
   timeoutMs?: number;
   /** Aborting gives a `cancelled` outcome. */
   signal?: AbortSignal;
@@ -56,6 +56,7 @@ export interface WebhookClient {
 
 /** Tiny remainders are drained so the connection can be reused; more than this closes it instead. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
+const URL_CACHE_SIZE = 1024;
 const HOP_BY_HOP = new Set([
   'host',
   'content-length',
@@ -138,6 +139,7 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
   const wallClockMs = options.wallClockMs ?? Date.now;
 
   const identities = new Map<string, Identity>();
+  const checkedUrls = new Map<string, { origin: string; path: string }>();
   let closed = false;
 
   const createAgent = (req: WebhookRequest): Agent => {
@@ -168,7 +170,7 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
       connections: connectionsPerOrigin,
       keepAliveTimeout: keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(keepAliveTimeoutMs, 600_000),
-      // The per-attempt AbortSignal is the deadline; undici's idle timers would only duplicate it.
+      // The per-attempt deadline covers headers and body; undici's idle timers would only duplicate it.
       headersTimeout: 0,
       bodyTimeout: 0,
       allowH2: false,
@@ -216,25 +218,48 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     return agent;
   };
 
-  const readExcerpt = async (body: Dispatcher.ResponseData['body']): Promise<string> => {
-    const kept: Buffer[] = [];
-    let keptBytes = 0;
-    let discardedBytes = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const room = maxResponseBytes - keptBytes;
-      if (room > 0) {
-        const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-        kept.push(part);
-        keptBytes += part.length;
-        discardedBytes += chunk.length - part.length;
-      } else {
-        discardedBytes += chunk.length;
-      }
-      // Leaving the loop destroys the stream and its connection: an endless body costs nothing more.
-      if (discardedBytes > DRAIN_LIMIT_BYTES) break;
-    }
-    return new TextDecoder().decode(Buffer.concat(kept, keptBytes));
-  };
+  // Event-driven rather than `for await`: the async iterator costs more than the rest of the read.
+  const readExcerpt = (body: Dispatcher.ResponseData['body']): Promise<string> =>
+    new Promise<string>((resolve, reject) => {
+      const kept: Buffer[] = [];
+      let keptBytes = 0;
+      let discardedBytes = 0;
+      let settled = false;
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        body.off('data', onData);
+        resolve(keptBytes === 0 ? '' : Buffer.concat(kept, keptBytes).toString('utf8'));
+      };
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        body.off('data', onData);
+        reject(err);
+      };
+      const onData = (chunk: Buffer): void => {
+        const room = maxResponseBytes - keptBytes;
+        if (room > 0) {
+          const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+          kept.push(part);
+          keptBytes += part.length;
+          discardedBytes += chunk.length - part.length;
+        } else {
+          discardedBytes += chunk.length;
+        }
+        // Past a small drain allowance the stream (and its connection) is destroyed: an endless body
+        // costs nothing more.
+        if (discardedBytes > DRAIN_LIMIT_BYTES) {
+          body.destroy();
+          finish();
+        }
+      };
+      body.on('data', onData);
+      body.once('end', finish);
+      body.once('error', fail);
+      // Closed with neither end nor error: treat as a reset rather than hang until the deadline.
+      body.once('close', () => fail(Object.assign(new Error('response body closed early'), { code: 'ECONNRESET' })));
+    });
 
   const deliver = async (req: WebhookRequest): Promise<DeliveryOutcome> => {
     const started = now();
@@ -243,11 +268,21 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     if (typeof req !== 'object' || req === null || typeof req.url !== 'string') {
       return failure('invalid_destination', false, 'invalid request: url required', elapsed());
     }
-    const checked = policy.checkUrl(req.url, { allowHttp });
-    if (!checked.ok) {
-      return checked.reason === 'blocked_address'
-        ? failure('blocked', false, 'destination not allowed', elapsed())
-        : failure('invalid_destination', false, `invalid destination: ${checked.reason}`, elapsed());
+    let target = checkedUrls.get(req.url);
+    if (target === undefined) {
+      const checked = policy.checkUrl(req.url, { allowHttp });
+      if (!checked.ok) {
+        return checked.reason === 'blocked_address'
+          ? failure('blocked', false, 'destination not allowed', elapsed())
+          : failure('invalid_destination', false, `invalid destination: ${checked.reason}`, elapsed());
+      }
+      target = { origin: checked.url.origin, path: `${checked.url.pathname}${checked.url.search}` };
+      // The policy is immutable and checkUrl is syntax only, so accepted URLs can be remembered.
+      if (checkedUrls.size >= URL_CACHE_SIZE) checkedUrls.delete(checkedUrls.keys().next().value as string);
+      checkedUrls.set(req.url, target);
+    }
+    if (typeof req.body !== 'string' && !(req.body instanceof Uint8Array)) {
+      return failure('internal', false, 'invalid request: body must be a string or Uint8Array', elapsed());
     }
     if (req.localAddress !== undefined && isIP(req.localAddress) === 0) {
       return failure('invalid_destination', false, 'invalid destination: localAddress is not an IP address', elapsed());
@@ -281,29 +316,38 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
 
     // One deadline over connect, TLS, headers and body; cleared on completion so finished attempts
     // leave no timers behind (AbortSignal.timeout would keep each one until it fires).
+    // undici only acts on an abort once the request holds a socket, so a request still connecting
+    // or queued behind a busy pool is also raced against the deadline and left to abort later.
     const controller = new AbortController();
     let timedOut = false;
+    let stop: (reason: unknown) => void = () => {};
+    const stopped = new Promise<never>((_, reject) => {
+      stop = reject;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
+      stop(new Error('deadline'));
     }, attemptMs);
     const callerSignal = req.signal;
-    const onCallerAbort = (): void => controller.abort();
+    const onCallerAbort = (): void => {
+      controller.abort();
+      stop(new Error('cancelled'));
+    };
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     const signal = controller.signal;
-    const url = checked.url;
     let statusCode: number | undefined;
     try {
-      const res = await agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers,
-        body: req.body,
-        signal,
-      });
+      const exchange = agent
+        .request({ origin: target.origin, path: target.path, method: 'POST', headers, body: req.body, signal })
+        .then(async (res) => {
+          statusCode = res.statusCode;
+          return { res, excerpt: await readExcerpt(res.body) };
+        });
+      // The loser of the race may still settle later; nothing waits for it.
+      exchange.catch(() => {});
+      const { res, excerpt } = await Promise.race([exchange, stopped]);
       statusCode = res.statusCode;
-      const excerpt = await readExcerpt(res.body);
       const durationMs = elapsed();
       const withExcerpt = excerpt === '' ? {} : { responseExcerpt: excerpt };
       if (statusCode >= 200 && statusCode < 300) {

@@ -228,6 +228,31 @@ describe('deliver: deadlines and bodies', () => {
     assert.equal(outcome.code, 'timeout');
   });
 
+  it('a per-request deadline also covers a TLS handshake that never completes', async () => {
+    const silent = await startSilentTcpServer();
+    servers.push(silent);
+    const outcome = await client({ timeoutMs: 60_000 }).deliver({
+      url: `https://127.0.0.1:${silent.port}/`,
+      body: BODY,
+      tls: { ca: pki.ca.cert },
+      timeoutMs: 300,
+    });
+    assert.equal(outcome.code, 'timeout');
+  });
+
+  it('a request queued behind a busy pool still gets its deadline', async () => {
+    const server = await https(() => {
+      /* never respond: the only connection stays busy */
+    });
+    const c = client({ timeoutMs: 60_000, connectionsPerOrigin: 1 });
+    const first = c.deliver({ url: server.origin, body: BODY, tls: { ca: pki.ca.cert }, timeoutMs: 2000 });
+    for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const queued = await c.deliver({ url: server.origin, body: BODY, tls: { ca: pki.ca.cert }, timeoutMs: 300 });
+    assert.equal(queued.code, 'timeout');
+    assert.equal((await first).code, 'timeout');
+    assert.equal(server.requests.length, 1);
+  });
+
   it('per-request timeoutMs overrides the client default', async () => {
     const server = await https(() => {});
     const outcome = await client({ timeoutMs: 60_000 }).deliver({
@@ -440,7 +465,11 @@ describe('deliver: TLS', () => {
   });
 
   it('notices when the same tls object is reused with other material', async () => {
-    const server = await https((_q, res) => res.end(), { requestCert: true, rejectUnauthorized: true, ca: pki.ca.cert });
+    const server = await https((_q, res) => res.end(), {
+      requestCert: true,
+      rejectUnauthorized: true,
+      ca: pki.ca.cert,
+    });
     const c = client();
     const material: { ca: string; cert?: string; key?: string } = {
       ca: pki.ca.cert,
@@ -534,6 +563,18 @@ describe('deliver: SSRF guard', () => {
     const delivered = await allowing.deliver({ url, body: BODY, tls: { ca: pki.ca.cert } });
     assert.equal(delivered.code, 'delivered');
     assert.equal(named.requests.length, 1);
+  });
+
+  it('checks IP-literal hosts again at dial time (Node skips lookup for them)', async () => {
+    const strict = createDestinationPolicy();
+    // A policy whose URL check waves everything through: only the connector stands in the way.
+    const leaky: DestinationPolicy = { ...strict, checkUrl: (url) => ({ ok: true, url: new URL(url) }) };
+    const c = client({ policy: leaky });
+    for (const url of [`https://127.0.0.1:${server.port}/`, `https://[::ffff:127.0.0.1]:${server.port}/`]) {
+      const outcome = await c.deliver({ url, body: BODY, tls: { ca: pki.ca.cert } });
+      assert.equal(outcome.code, 'blocked', url);
+    }
+    assert.equal(server.connections(), 0);
   });
 
   const invalid: ReadonlyArray<readonly [string, string]> = [

@@ -16,7 +16,9 @@ export interface FastReceiver {
 
 /** Forks bench/fast-receiver.ts and talks to it over IPC. */
 export async function startFastReceiver(): Promise<FastReceiver> {
-  const child: ChildProcess = fork(join(here, 'fast-receiver.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(join(here, 'fast-receiver.ts'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ask = <T>(type: string): Promise<T> =>
     new Promise((resolve, reject) => {
       const onMessage = (msg: { type: string }) => {

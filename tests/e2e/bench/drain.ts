@@ -50,7 +50,13 @@ interface Seeded {
   cleanup(): Promise<void>;
 }
 
-async function seedBacklog(url: string, keyringSpec: string, receiver: FastReceiver, settings: DrainSettings, parallel: number) {
+async function seedBacklog(
+  url: string,
+  keyringSpec: string,
+  receiver: FastReceiver,
+  settings: DrainSettings,
+  parallel: number,
+) {
   const store = await createStore({ url, keyring: parseKeyring(keyringSpec), poolSize: Math.max(2, parallel) });
   try {
     const app = await store.createApplication({ name: 'bench' });
@@ -91,7 +97,11 @@ export async function measureDrain(
   let seeded: Seeded;
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-    seeded = { url: `sqlite:${join(dir, 'bench.sqlite')}`, keyringSpec, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    seeded = {
+      url: `sqlite:${join(dir, 'bench.sqlite')}`,
+      keyringSpec,
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   } else {
     const db = await createTestDatabase('herald_bench');
     seeded = { url: db.url, keyringSpec, cleanup: () => db.drop() };

@@ -28,7 +28,9 @@ const receiver = await startFastReceiver();
 const figures: Record<string, number | string | null> = { n };
 try {
   const bare: number[] = [];
-  log(`bare undici POST loop: ${bareCount} requests, ${settings.concurrency} concurrent, ${settings.connections} connections`);
+  log(
+    `bare undici POST loop: ${bareCount} requests, ${settings.concurrency} concurrent, ${settings.connections} connections`,
+  );
   bare.push(await measureBareLoop(receiver, bareCount, settings));
 
   if (!skip.has('sqlite')) {
@@ -64,13 +66,19 @@ try {
   log('');
   log(`bare loop (median of ${bare.length}): ${round(bareMedian)} req/s`);
   if (figures['sqliteDrainPerSecond'] !== undefined) {
-    log(`SQLite drain:      ${figures['sqliteDrainPerSecond']} deliveries/s  = ${round(Number(figures['sqliteRatio']) * 100)} % of bare (goal ≥ 50 %)`);
+    log(
+      `SQLite drain:      ${figures['sqliteDrainPerSecond']} deliveries/s  = ${round(Number(figures['sqliteRatio']) * 100)} % of bare (goal ≥ 50 %)`,
+    );
   }
   if (figures['postgresDrainPerSecond'] !== undefined) {
-    log(`PostgreSQL drain:  ${figures['postgresDrainPerSecond']} deliveries/s  = ${round(Number(figures['postgresRatio']) * 100)} % of bare (goal ≥ 35 %)`);
+    log(
+      `PostgreSQL drain:  ${figures['postgresDrainPerSecond']} deliveries/s  = ${round(Number(figures['postgresRatio']) * 100)} % of bare (goal ≥ 35 %)`,
+    );
   }
   if (figures['steadyP50Ms'] !== undefined) {
-    log(`steady ${rate}/s: p50 ${figures['steadyP50Ms']} ms, p99 ${figures['steadyP99Ms']} ms (goal p99 ≤ 50 ms); highest sustained ${figures['highestSustainedRate']} msg/s`);
+    log(
+      `steady ${rate}/s: p50 ${figures['steadyP50Ms']} ms, p99 ${figures['steadyP99Ms']} ms (goal p99 ≤ 50 ms); highest sustained ${figures['highestSustainedRate']} msg/s`,
+    );
   }
 } finally {
   await receiver.close();

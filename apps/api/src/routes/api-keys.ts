@@ -78,7 +78,11 @@ export const apiKeyRoutes: Route[] = [
     auth: 'operator',
     params: AppParams,
     body: z.strictObject({ label: z.string().max(200).optional(), credits: Credits.optional() }),
-    responses: { 201: { description: 'The key with its secret', schema: NewApiKeyView }, 400: problem('Bad body.'), ...operatorErrors },
+    responses: {
+      201: { description: 'The key with its secret', schema: NewApiKeyView },
+      400: problem('Bad body.'),
+      ...operatorErrors,
+    },
     async handler({ c, deps, params, body }) {
       const appId = await applicationOf(deps, params.applicationId);
       return c.json(await issueKey(deps, appId, body.label ?? null, body.credits ?? null), 201);
@@ -165,7 +169,11 @@ export const apiKeyRoutes: Route[] = [
     },
     async handler({ c, deps, principal }) {
       const fresh = await deps.store.findApiKey(principal.apiKey.key);
-      return c.json({ applicationId: principal.applicationId, key: principal.apiKey.key, credits: fresh?.credits ?? null });
+      return c.json({
+        applicationId: principal.applicationId,
+        key: principal.apiKey.key,
+        credits: fresh?.credits ?? null,
+      });
     },
   }),
 ];

@@ -32,9 +32,16 @@ export const applicationRoutes: Route[] = [
       name: z.string().min(1).max(200),
       rateLimitPerSecond: z.int().min(1).max(1_000_000).nullable().optional(),
     }),
-    responses: { 201: { description: 'The application', schema: ApplicationView }, 400: problem('Bad body.'), ...operatorErrors },
+    responses: {
+      201: { description: 'The application', schema: ApplicationView },
+      400: problem('Bad body.'),
+      ...operatorErrors,
+    },
     async handler({ c, deps, body }) {
-      const app = await deps.store.createApplication({ name: body.name, rateLimitPerSecond: body.rateLimitPerSecond ?? null });
+      const app = await deps.store.createApplication({
+        name: body.name,
+        rateLimitPerSecond: body.rateLimitPerSecond ?? null,
+      });
       return c.json(toApplicationView(app), 201);
     },
   }),

@@ -8,7 +8,13 @@ import {
   Uuid,
   WebHookChannelRequest,
 } from '@herald/schemas';
-import type { Channel, ChannelOptions, ChannelSecrets, RabbitMqChannelConfig, WebhookChannelConfig } from '@herald/store';
+import type {
+  Channel,
+  ChannelOptions,
+  ChannelSecrets,
+  RabbitMqChannelConfig,
+  WebhookChannelConfig,
+} from '@herald/store';
 import { z } from 'zod';
 import { ApiError, notFound } from '../api-error.ts';
 import { scopeApplication } from '../authenticate.ts';
@@ -32,7 +38,10 @@ const commonErrors = {
   404: problem('Unknown application or configuration (another application’s resources are never revealed).'),
 };
 
-function options(req: { orderingKey?: string | undefined; coalesceProgress?: boolean | undefined; maxInFlight?: number | undefined }, prev?: ChannelOptions): ChannelOptions {
+function options(
+  req: { orderingKey?: string | undefined; coalesceProgress?: boolean | undefined; maxInFlight?: number | undefined },
+  prev?: ChannelOptions,
+): ChannelOptions {
   const out: ChannelOptions = { ...(prev ?? {}) };
   if (req.orderingKey !== undefined) out.orderingKey = req.orderingKey;
   if (req.coalesceProgress !== undefined) out.coalesceProgress = req.coalesceProgress;
@@ -91,7 +100,12 @@ async function rabbitParts(
   };
 }
 
-async function existing(deps: ResolvedDeps, applicationId: string, configurationId: string, kind?: 0 | 2): Promise<Channel> {
+async function existing(
+  deps: ResolvedDeps,
+  applicationId: string,
+  configurationId: string,
+  kind?: 0 | 2,
+): Promise<Channel> {
   const channel = await deps.store.getChannel(applicationId, configurationId.toLowerCase());
   if (channel === null || (kind !== undefined && channel.kind !== kind)) throw notFound('configuration');
   return channel;
@@ -107,7 +121,10 @@ export const channelConfigurationRoutes: Route[] = [
     tag: TAG,
     auth: 'application',
     query: AppQuery,
-    responses: { 200: { description: 'Every configuration', schema: ChannelConfigurationListResponse }, ...commonErrors },
+    responses: {
+      200: { description: 'Every configuration', schema: ChannelConfigurationListResponse },
+      ...commonErrors,
+    },
     async handler({ c, deps, query, principal }) {
       const appId = await scopeApplication(deps, principal, query.applicationId);
       const channels = await deps.store.listChannels(appId);
@@ -174,7 +191,9 @@ export const channelConfigurationRoutes: Route[] = [
     const responses = {
       200: { description: `The ${create ? 'new' : 'updated'} configuration`, schema: ChannelConfigurationResponse },
       ...commonErrors,
-      422: problem('The URL points to a destination the platform does not deliver to (the reason never reveals addresses).'),
+      422: problem(
+        'The URL points to a destination the platform does not deliver to (the reason never reveals addresses).',
+      ),
     };
     return [
       defineRoute({
@@ -261,10 +280,16 @@ export const channelConfigurationRoutes: Route[] = [
 
 /** The documents' 404 for an application without an active channel. */
 export function noActiveChannel(applicationId: string): ApiError {
-  return new ApiError('no_active_channel', `No active notification channel configurations found for Application ${applicationId}.`, {
-    errors: {
-      'engine: Active': [`No active notification channel configurations found for Application ${applicationId}.`],
-      'business: Active': [`Error getting active notification channel configurations for Application: ${applicationId}`],
+  return new ApiError(
+    'no_active_channel',
+    `No active notification channel configurations found for Application ${applicationId}.`,
+    {
+      errors: {
+        'engine: Active': [`No active notification channel configurations found for Application ${applicationId}.`],
+        'business: Active': [
+          `Error getting active notification channel configurations for Application: ${applicationId}`,
+        ],
+      },
     },
-  });
+  );
 }

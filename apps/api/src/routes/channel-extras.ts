@@ -11,7 +11,9 @@ const TAG = 'Channels (Herald)';
 const ChannelParams = z.object({ channelId: z.string() });
 
 export const HeraldChannelView = ChannelConfigurationResponse.extend({
-  auth: z.record(z.string(), z.unknown()).describe('Authentication settings; secrets appear only as "set" flags or counts'),
+  auth: z
+    .record(z.string(), z.unknown())
+    .describe('Authentication settings; secrets appear only as "set" flags or counts'),
   options: z.object({
     orderingKey: z.string().nullable(),
     coalesceProgress: z.boolean(),
@@ -38,7 +40,8 @@ export const channelExtraRoutes: Route[] = [
     path: `${HERALD_BASE}/channels/:channelId`,
     operationId: 'getChannelDetails',
     summary: 'Get a channel with Herald’s settings (auth options, delivery options, health)',
-    description: 'Never returns a secret: secrets appear only as flags (`secretHeaderValueSet`, `passwordSet`) or counts.',
+    description:
+      'Never returns a secret: secrets appear only as flags (`secretHeaderValueSet`, `passwordSet`) or counts.',
     tag: TAG,
     auth: 'application',
     params: ChannelParams,
@@ -114,7 +117,11 @@ export const channelExtraRoutes: Route[] = [
         config: { ...(channel.config as WebhookChannelConfig), clientCertificatePem: issued.certPem },
         secrets: { ...channel.secrets, clientKeyPem: issued.keyPem },
       });
-      return c.json({ certificatePem: issued.certPem, caCertificatePem: issued.caPem, notAfter: issued.notAfter.toISOString() });
+      return c.json({
+        certificatePem: issued.certPem,
+        caCertificatePem: issued.caPem,
+        notAfter: issued.notAfter.toISOString(),
+      });
     },
   }),
 ];

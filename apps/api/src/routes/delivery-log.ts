@@ -1,6 +1,6 @@
 import type { Attempt, Delivery, OperationalEvent } from '@herald/store';
 import { z } from 'zod';
-import { notFound } from '../api-error.ts';
+import { ApiError, notFound } from '../api-error.ts';
 import { scopeApplication } from '../authenticate.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { authErrors, HERALD_BASE, iso, Page, PageQuery, pathId, problem, ScopeQuery, Timestamp } from './schemas.ts';
@@ -84,7 +84,13 @@ export const EventView = z.object({
   createdAt: z.string(),
 });
 
-const toEventView = (e: OperationalEvent) => ({ id: e.id, channelId: e.channelId, type: e.type, detail: e.detail, createdAt: iso(e.createdAt) });
+const toEventView = (e: OperationalEvent) => ({
+  id: e.id,
+  channelId: e.channelId,
+  type: e.type,
+  detail: e.detail,
+  createdAt: iso(e.createdAt),
+});
 
 const page = (q: { limit?: number | undefined; cursor?: string | undefined }) => ({
   ...(q.limit ? { limit: q.limit } : {}),
@@ -108,7 +114,11 @@ export const deliveryLogRoutes: Route[] = [
       until: Timestamp.optional(),
       ...PageQuery,
     }),
-    responses: { 200: { description: 'A page of deliveries', schema: Page(DeliveryView) }, 400: problem('Bad filter.'), ...authErrors },
+    responses: {
+      200: { description: 'A page of deliveries', schema: Page(DeliveryView) },
+      400: problem('Bad filter.'),
+      ...authErrors,
+    },
     async handler({ c, deps, query, principal }) {
       const appId = await scopeApplication(deps, principal, query.applicationId);
       const result = await deps.store.listDeliveries(
@@ -157,9 +167,9 @@ export const deliveryLogRoutes: Route[] = [
     params: z.object({ deliveryId: z.string() }),
     query: ScopeQuery.extend({ force: z.enum(['true', 'false']).optional() }),
     responses: {
-      200: { description: 'The delivery, pending again', schema: DeliveryView },
+      200: { description: 'The delivery, pending again (or still pending / in flight)', schema: DeliveryView },
       ...authErrors,
-      404: problem('Unknown delivery, or one that cannot be redelivered (delivered, without force).'),
+      409: problem('The delivery was delivered already and force was not given.'),
     },
     async handler({ c, deps, params, query, principal }) {
       const appId = await scopeApplication(deps, principal, query.applicationId);
@@ -167,6 +177,10 @@ export const deliveryLogRoutes: Route[] = [
         force: query.force === 'true',
       });
       if (delivery === null) throw notFound('delivery');
+      if (delivery.state === 'delivered') {
+        const message = 'The delivery was delivered already; pass force=true to deliver it again.';
+        throw new ApiError('conflict', message, { errors: { state: [message] } });
+      }
       return c.json(toDeliveryView(delivery));
     },
   }),
@@ -208,7 +222,11 @@ export const deliveryLogRoutes: Route[] = [
       since: Timestamp.optional(),
       ...PageQuery,
     }),
-    responses: { 200: { description: 'A page of attempts', schema: Page(AttemptView) }, 400: problem('Bad filter.'), ...authErrors },
+    responses: {
+      200: { description: 'A page of attempts', schema: Page(AttemptView) },
+      400: problem('Bad filter.'),
+      ...authErrors,
+    },
     async handler({ c, deps, query, principal }) {
       const appId = await scopeApplication(deps, principal, query.applicationId);
       const result = await deps.store.listAttempts(

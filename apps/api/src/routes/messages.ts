@@ -73,7 +73,10 @@ export const messageRoutes: Route[] = [
     openapiBody: { oneOf: Object.values(messageJsonSchemas()) },
     headers: [
       { name: 'Idempotency-Key', description: 'Up to 200 visible ASCII characters' },
-      { name: 'x-correlation-id', description: 'Carried to every delivery; generated when absent and echoed on every response' },
+      {
+        name: 'x-correlation-id',
+        description: 'Carried to every delivery; generated when absent and echoed on every response',
+      },
       { name: 'traceparent', description: 'W3C trace context, carried to every delivery' },
     ],
     responses: {
@@ -86,16 +89,21 @@ export const messageRoutes: Route[] = [
     },
     async handler({ c, deps, query, body, principal, traceId }) {
       const appId = await scopeApplication(deps, principal, query.applicationId);
-      const parsed = parseHeraldMessage(body, query.type, { traceId });
-      if (!parsed.ok) {
-        throw new ApiError('invalid_request', 'One or more validation errors occurred.', { errors: parsed.problem.errors });
+      // Keys with limited credits are charged only for valid messages: validate before spending.
+      // Otherwise the engine validates (once) and these checks read the raw fields.
+      if (principal.apiKey.credits !== null) {
+        const parsed = parseHeraldMessage(body, query.type, { traceId });
+        if (!parsed.ok) {
+          throw new ApiError('invalid_request', 'One or more validation errors occurred.', { errors: parsed.problem.errors });
+        }
       }
-      const message = parsed.message as Record<string, unknown>;
+      const message = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
       const messageAppId = message['ApplicationId'];
       if (typeof messageAppId === 'string' && messageAppId.toLowerCase() !== appId) {
         throw fieldError('ApplicationId', 'expected the ApplicationId of the calling application');
       }
-      if (parsed.type === IMAGE_CHECKING_MESSAGE_TYPE && message['ImageState'] === 'Rejected') {
+      const type = query.type ?? (message['MessageType'] === undefined ? IMAGE_CHECKING_MESSAGE_TYPE : undefined);
+      if (type === IMAGE_CHECKING_MESSAGE_TYPE && message['ImageState'] === 'Rejected') {
         const catalogue = await deps.store.listRejectionCodes(appId);
         const code = message['RejectionCode'];
         if (catalogue.length > 0 && !catalogue.some((r) => r.code === code)) {
@@ -112,14 +120,17 @@ export const messageRoutes: Route[] = [
         const active = await deps.store.listChannels(appId, { activeOnly: true });
         if (active.length === 0) throw noActiveChannel(appId);
       }
-      const spent = await deps.store.spendCredits(principal.apiKey.id, 1);
-      if (!spent.ok) {
-        throw new ApiError('credits_exhausted', 'The usage credits of this API key are exhausted; ask the platform operator for more.');
+      // Unlimited keys (credits null, as read at authentication) skip the write.
+      if (principal.apiKey.credits !== null) {
+        const spent = await deps.store.spendCredits(principal.apiKey.id, 1);
+        if (!spent.ok) {
+          throw new ApiError('credits_exhausted', 'The usage credits of this API key are exhausted; ask the platform operator for more.');
+        }
       }
       const result = await deps.engine.publish({
         applicationId: appId,
         body,
-        type: parsed.type,
+        ...(type === undefined ? {} : { type }),
         correlationId: c.get('correlationId'),
         traceId,
         ...(traceparent !== undefined && traceparent.length <= 512 ? { traceparent } : {}),
@@ -128,9 +139,12 @@ export const messageRoutes: Route[] = [
       if (!result.ok) {
         if (result.reason === 'no_active_channel') throw noActiveChannel(appId);
         if (result.reason === 'idempotency_conflict') {
-          throw fieldError('Idempotency-Key', 'this Idempotency-Key was already used with a different body');
+          const message = 'this Idempotency-Key was already used with a different body';
+          throw new ApiError('idempotency_conflict', message, { errors: { 'Idempotency-Key': [message] } });
         }
-        throw new ApiError('invalid_request', 'One or more validation errors occurred.', { errors: result.problem.errors });
+        throw new ApiError('invalid_request', 'One or more validation errors occurred.', {
+          errors: result.problem.errors,
+        });
       }
       return c.json({ id: result.message.id, deliveries: result.deliveries.length, duplicate: result.duplicate }, 202);
     },

@@ -30,8 +30,14 @@ export const operationsRoutes: Route[] = [
     tag: TAG,
     auth: 'public',
     responses: {
-      200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.boolean()) }) },
-      503: { description: 'Not ready', schema: z.object({ status: z.literal('not_ready'), checks: z.record(z.string(), z.boolean()) }) },
+      200: {
+        description: 'Ready',
+        schema: z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.boolean()) }),
+      },
+      503: {
+        description: 'Not ready',
+        schema: z.object({ status: z.literal('not_ready'), checks: z.record(z.string(), z.boolean()) }),
+      },
     },
     async handler({ c, deps }) {
       const checks: Record<string, boolean> = {};
@@ -60,7 +66,8 @@ export const operationsRoutes: Route[] = [
     async handler({ c, deps }) {
       if (deps.metricsToken !== undefined) {
         const sent = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
-        if (!sameSecret(sent, deps.metricsToken)) throw new ApiError('unauthorized', 'A valid metrics token is needed.');
+        if (!sameSecret(sent, deps.metricsToken))
+          throw new ApiError('unauthorized', 'A valid metrics token is needed.');
       }
       const text = await deps.metrics.registry.metrics();
       return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });

@@ -28,7 +28,10 @@ export const PageQuery = {
   cursor: z.string().max(512).optional(),
 };
 
-export const Timestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2024-12-20T18:24:23Z' });
+export const Timestamp = z.iso.datetime({
+  offset: true,
+  error: 'expected an ISO 8601 date-time such as 2024-12-20T18:24:23Z',
+});
 
 /** Non-UUID ids in paths are simply not found (ids are opaque; no 400 that confirms the shape). */
 export function pathId(id: string, what: string): string {
@@ -38,6 +41,7 @@ export function pathId(id: string, what: string): string {
   return id.toLowerCase();
 }
 
-export const Page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const Page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

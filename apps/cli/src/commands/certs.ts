@@ -19,7 +19,9 @@ function parseDays(text: string): number {
 export function registerCertsLocal(certs: Command, ctx: () => CliContext): void {
   certs
     .command('server')
-    .description("create a CA (unless --ca-cert/--ca-key are given) and a server certificate for a receiver's HTTPS endpoint, locally")
+    .description(
+      "create a CA (unless --ca-cert/--ca-key are given) and a server certificate for a receiver's HTTPS endpoint, locally",
+    )
     .option('--host <name...>', 'DNS names / IPs the certificate is for', ['localhost', '127.0.0.1', '::1'])
     .option('--out <dir>', 'directory to write ca.pem, ca-key.pem, server.pem, server-key.pem', '.')
     .option('--ca-cert <file>', 'existing CA certificate (PEM)')
@@ -28,7 +30,8 @@ export function registerCertsLocal(certs: Command, ctx: () => CliContext): void 
     .action(async (opts: { host: string[]; out: string; caCert?: string; caKey?: string; days: string }) => {
       const c = ctx();
       const days = parseDays(opts.days);
-      if ((opts.caCert === undefined) !== (opts.caKey === undefined)) throw usageError('give both --ca-cert and --ca-key, or neither');
+      if ((opts.caCert === undefined) !== (opts.caKey === undefined))
+        throw usageError('give both --ca-cert and --ca-key, or neither');
       mkdirSync(opts.out, { recursive: true });
       let ca: { certPem: string; keyPem: string };
       const written: string[] = [];
@@ -46,12 +49,22 @@ export function registerCertsLocal(certs: Command, ctx: () => CliContext): void 
         written.push(join(opts.out, 'ca.pem'), join(opts.out, 'ca-key.pem'));
       }
       c.out.progress('issuing the server certificate…');
-      const server = await issueServerCertificate({ ca, hosts: opts.host, commonName: opts.host[0] ?? 'localhost', validDays: days });
+      const server = await issueServerCertificate({
+        ca,
+        hosts: opts.host,
+        commonName: opts.host[0] ?? 'localhost',
+        validDays: days,
+      });
       writePem(join(opts.out, 'server.pem'), server.certPem, false);
       writePem(join(opts.out, 'server-key.pem'), server.keyPem, true);
       written.push(join(opts.out, 'server.pem'), join(opts.out, 'server-key.pem'));
       c.out.result(
-        { files: written, fingerprint256: server.fingerprint256, notAfter: server.notAfter.toISOString(), hosts: opts.host },
+        {
+          files: written,
+          fingerprint256: server.fingerprint256,
+          notAfter: server.notAfter.toISOString(),
+          hosts: opts.host,
+        },
         () =>
           [
             `${c.out.c.green('✓')} server certificate for ${opts.host.join(', ')} (valid until ${server.notAfter.toISOString()})`,

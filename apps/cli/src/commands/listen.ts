@@ -1,4 +1,10 @@
-import { createDedupeIndex, createForwardSink, createReceiver, type ReceivedMessage, type Sink } from '@herald/receiver';
+import {
+  createDedupeIndex,
+  createForwardSink,
+  createReceiver,
+  type ReceivedMessage,
+  type Sink,
+} from '@herald/receiver';
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { usageError } from '../cli-error.ts';
@@ -13,16 +19,42 @@ function printingSink(ctx: CliContext, forward: Sink, target: string): Sink {
       try {
         await forward.write(message);
         if (out.json) {
-          out.result({ event: 'forwarded', id: message.id ?? null, messageType: message.messageType, receivedAt: when, message: message.message }, () => '');
+          out.result(
+            {
+              event: 'forwarded',
+              id: message.id ?? null,
+              messageType: message.messageType,
+              receivedAt: when,
+              message: message.message,
+            },
+            () => '',
+          );
         } else {
-          out.result(null, () =>
-            `${out.c.dim(when)}  ${out.c.cyan(message.messageType)}  ${message.id ?? '-'}  ${out.c.green('→')} ${target} ${out.c.green('2xx')}`,
+          out.result(
+            null,
+            () =>
+              `${out.c.dim(when)}  ${out.c.cyan(message.messageType)}  ${message.id ?? '-'}  ${out.c.green('→')} ${target} ${out.c.green('2xx')}`,
           );
         }
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        if (out.json) out.result({ event: 'forward_failed', id: message.id ?? null, messageType: message.messageType, receivedAt: when, error: reason }, () => '');
-        else out.result(null, () => `${out.c.dim(when)}  ${out.c.cyan(message.messageType)}  ${message.id ?? '-'}  ${out.c.red(`✗ ${reason}`)} (Herald will retry)`);
+        if (out.json)
+          out.result(
+            {
+              event: 'forward_failed',
+              id: message.id ?? null,
+              messageType: message.messageType,
+              receivedAt: when,
+              error: reason,
+            },
+            () => '',
+          );
+        else
+          out.result(
+            null,
+            () =>
+              `${out.c.dim(when)}  ${out.c.cyan(message.messageType)}  ${message.id ?? '-'}  ${out.c.red(`✗ ${reason}`)} (Herald will retry)`,
+          );
         throw error;
       }
     },
@@ -46,7 +78,8 @@ export function registerListen(program: Command, ctx: () => CliContext): void {
     .action(async (opts: { forwardTo: string; port: string; host: string; path: string; printSecret?: boolean }) => {
       const c = ctx();
       const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw usageError(`--port must be 0-65535, got ${opts.port}`);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw usageError(`--port must be 0-65535, got ${opts.port}`);
       let target: URL;
       try {
         target = new URL(opts.forwardTo);
@@ -63,9 +96,15 @@ export function registerListen(program: Command, ctx: () => CliContext): void {
       });
       const running = await receiver.serve({ port, host: opts.host });
       c.out.note(`${c.out.c.bold('herald listen')} ready on ${running.url} → forwarding to ${target.toString()}`);
-      c.out.note(`signing secret ${created ? 'created' : 'loaded'}: ${secretPath}${opts.printSecret ? '' : ' (--print-secret shows it)'}`);
+      c.out.note(
+        `signing secret ${created ? 'created' : 'loaded'}: ${secretPath}${opts.printSecret ? '' : ' (--print-secret shows it)'}`,
+      );
       if (opts.printSecret) c.out.note(`signing secret: ${secret}`);
-      if (c.out.json) c.out.result({ event: 'listening', url: running.url, forwardTo: target.toString(), secretFile: secretPath }, () => '');
+      if (c.out.json)
+        c.out.result(
+          { event: 'listening', url: running.url, forwardTo: target.toString(), secretFile: secretPath },
+          () => '',
+        );
       await waitForStop();
       await receiver.close();
     });

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { createCertificateAuthority, generateWebhookSecret } from '@herald/auth';
+import { createEngine, createRabbitMqTransport, createWebhookTransport, type EngineLogger } from '@herald/engine';
+import { createDestinationPolicy } from '@herald/ssrf';
+import { createStore, generateKeyringSpec, parseKeyring } from '@herald/store';
+import { createAmqpPublisher } from '@herald/transport-amqp';
+import { createWebhookClient } from '@herald/transport-http';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+import { bootstrapPlatform } from './bootstrap.ts';
+import { ensureDataDir, readOrCreateSecret } from './data-dir.ts';
+import type { ApiEnv } from './env.ts';
+import { createLogger } from './logger.ts';
+import { createApiMetrics } from './metrics.ts';
+import { createRateLimiter } from './rate-limiter.ts';
+import { createClientCertificateIssuer, createCredentialService, createTokenService } from './services.ts';
+
+export interface Platform {
+  /** Where the API listens, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly dataDir: string;
+  /** Written on the first start of an empty database, else null. */
+  readonly credentialsFile: string | null;
+  readonly embeddedWorker: boolean;
+  /** Stops accepting requests, stops the worker within the deadline, closes transports and the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+function engineLogger(logger: Logger): EngineLogger {
+  return {
+    info: (message, fields) => logger.info({ component: 'engine', ...fields }, message),
+    warn: (message, fields) => logger.warn({ component: 'engine', ...fields }, message),
+    error: (message, fields) => logger.error({ component: 'engine', ...fields }, message),
+  };
+}
+
+/** Wires the whole API process from validated configuration: store, transports, engine, app, server. */
+export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = {}): Promise<Platform> {
+  const logger = options.logger ?? createLogger({ level: env.HERALD_LOG_LEVEL });
+  const dataDir = resolve(env.HERALD_DATA_DIR);
+  ensureDataDir(dataDir);
+  const keyringSpec =
+    env.HERALD_ENCRYPTION_KEYS ?? readOrCreateSecret(dataDir, 'encryption-keys', () => generateKeyringSpec()).value;
+  const jwtSecret =
+    env.HERALD_JWT_SECRET ??
+    readOrCreateSecret(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url')).value;
+  const caText = readOrCreateSecret(dataDir, 'client-ca.json', () => '').value;
+  let ca: { certPem: string; keyPem: string };
+  if (caText === '') {
+    ca = await createCertificateAuthority({ commonName: 'Herald client certificates', validDays: 3650 });
+    const { writePrivateFile } = await import('./data-dir.ts');
+    writePrivateFile(resolve(dataDir, 'client-ca.json'), `${JSON.stringify(ca)}\n`);
+  } else {
+    ca = JSON.parse(caText) as { certPem: string; keyPem: string };
+  }
+  const extraCa = env.HERALD_EXTRA_CA_FILE === undefined ? undefined : readFileSync(env.HERALD_EXTRA_CA_FILE, 'utf8');
+
+  const store = await createStore({
+    url: env.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'herald.db')}`,
+    keyring: parseKeyring(keyringSpec),
+  });
+  const policy = createDestinationPolicy({ allowCidrs: env.HERALD_ALLOW_CIDRS });
+  const webhookClient = createWebhookClient({ policy, allowHttp: env.HERALD_ALLOW_HTTP });
+  const publisher = createAmqpPublisher({ policy, ...(extraCa === undefined ? {} : { tls: { ca: extraCa } }) });
+  const deliverer =
+    extraCa === undefined
+      ? webhookClient
+      : {
+          // The operator's extra CA is trusted beside the system roots (and any CA of the channel).
+          deliver: (req: Parameters<typeof webhookClient.deliver>[0]) =>
+            webhookClient.deliver({
+              ...req,
+              tls: { ...req.tls, ca: [req.tls?.ca, extraCa].filter((x) => x !== undefined).join('\n') },
+            }),
+        };
+  const engine = createEngine({
+    store,
+    transports: {
+      webhook: createWebhookTransport({ client: deliverer }),
+      rabbitmq: createRabbitMqTransport({ publisher }),
+    },
+    logger: engineLogger(logger),
+  });
+  const metrics = createApiMetrics();
+  engine.on('attempt', (e) => metrics.recordAttempt(e.outcome.code, e.outcome.ok, e.outcome.durationMs));
+  const embeddedWorker = env.HERALD_EMBEDDED_WORKER ?? store.kind === 'sqlite';
+
+  const credentials = createCredentialService();
+  const app = createApp({
+    store,
+    engine,
+    tokens: createTokenService({ secret: jwtSecret, ttlSeconds: env.HERALD_JWT_TTL_SECONDS }),
+    credentials,
+    destinationPolicy: policy,
+    allowHttp: env.HERALD_ALLOW_HTTP,
+    logger,
+    generateSigningSecret: () => generateWebhookSecret(),
+    clientCertificates: createClientCertificateIssuer(ca),
+    bodyLimitBytes: env.HERALD_BODY_LIMIT_BYTES,
+    rateLimiter: createRateLimiter({
+      perSecond: env.HERALD_RATE_LIMIT_PER_SECOND,
+      ...(env.HERALD_RATE_LIMIT_BURST === undefined ? {} : { burst: env.HERALD_RATE_LIMIT_BURST }),
+    }),
+    metrics,
+    ...(env.HERALD_METRICS_TOKEN === undefined ? {} : { metricsToken: env.HERALD_METRICS_TOKEN }),
+  });
+
+  const server = await new Promise<Server>((resolveServer, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: env.HERALD_HOST, port: env.HERALD_PORT }, () =>
+      resolveServer(s as Server),
+    ) as Server;
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = env.HERALD_PUBLIC_URL?.replace(/\/$/, '') ?? `http://${host}:${address.port}`;
+
+  const boot = env.HERALD_BOOTSTRAP
+    ? await bootstrapPlatform({ store, credentials, dataDir, apiUrl: url })
+    : { credentialsFile: null, demoApplicationId: null };
+  if (embeddedWorker) engine.start();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeIdleConnections();
+      });
+      const stopped = await engine.stop({ deadlineMs: env.HERALD_SHUTDOWN_DEADLINE_MS });
+      logger.info({ ...stopped }, 'engine stopped');
+      await Promise.allSettled([webhookClient.close(), publisher.close()]);
+      await store.close();
+    })();
+    return closing;
+  };
+  return { url, dataDir, credentialsFile: boot.credentialsFile, embeddedWorker, close };
+}

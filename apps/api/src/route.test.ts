@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createRateLimiter } from './rate-limiter.ts';
+import { checkJsonShape } from './read-body.ts';
+import { createPathCanonicalizer, readQuery } from './route.ts';
+
+describe('createPathCanonicalizer', () => {
+  const canon = createPathCanonicalizer([
+    '/api/v1/Notification/ChannelConfiguration',
+    '/api/v1/Notification/ChannelConfiguration/All',
+    '/api/v1/herald/deliveries/recover',
+    '/api/v1/herald/deliveries/:deliveryId',
+  ]);
+  it('maps any letter case of a static path to the documented one', () => {
+    assert.equal(canon('/API/V1/notification/channelconfiguration/all'), '/api/v1/Notification/ChannelConfiguration/All');
+    assert.equal(canon('/api/v1/notification/ChannelConfiguration'), '/api/v1/Notification/ChannelConfiguration');
+  });
+  it('keeps parameter segments as sent and prefers static segments', () => {
+    assert.equal(canon('/API/v1/Herald/Deliveries/AbC-1'), '/api/v1/herald/deliveries/AbC-1');
+    assert.equal(canon('/api/v1/herald/deliveries/RECOVER'), '/api/v1/herald/deliveries/recover');
+  });
+  it('leaves unknown paths alone', () => {
+    assert.equal(canon('/nothing/Here'), '/nothing/Here');
+  });
+});
+
+describe('readQuery', () => {
+  it('matches names case-insensitively, keeps the first value and drops unknown names', () => {
+    assert.deepEqual(readQuery('http://x/p?APPLICATIONID=a&applicationId=b&other=1', ['applicationId']), { applicationId: 'a' });
+  });
+});
+
+describe('checkJsonShape', () => {
+  it('accepts shallow JSON and refuses deep or huge JSON without recursion', () => {
+    checkJsonShape({ a: [1, { b: 2 }] });
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    assert.throws(() => checkJsonShape(deep), /nested at most 64/);
+    assert.throws(() => checkJsonShape(Array.from({ length: 10 }, () => 1), { maxDepth: 64, maxNodes: 5 }), /at most 5 JSON values/);
+  });
+});
+
+describe('createRateLimiter', () => {
+  it('allows the burst, refuses with Retry-After, refills with time, keeps keys apart, honours per-key rates', () => {
+    let now = 0;
+    const limiter = createRateLimiter({ perSecond: 2, burst: 3, now: () => now });
+    assert.ok(limiter.take('a').ok && limiter.take('a').ok && limiter.take('a').ok);
+    assert.deepEqual(limiter.take('a'), { ok: false, retryAfterSeconds: 1 });
+    assert.ok(limiter.take('b').ok);
+    now = 500;
+    assert.ok(limiter.take('a').ok);
+    assert.equal(limiter.take('a').ok, false);
+    const slow = createRateLimiter({ perSecond: 100, now: () => now });
+    assert.ok(slow.take('c', 1).ok);
+    const refused = slow.take('c', 1);
+    assert.deepEqual(refused, { ok: false, retryAfterSeconds: 1 });
+    assert.throws(() => createRateLimiter({ perSecond: 0 }), RangeError);
+  });
+});

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { closeServer, createTestPki, listenEphemeral } from '@herald/testing';
+import { loadEnv } from '../src/env.ts';
+import { startPlatform } from '../src/platform.ts';
+import { imageCheckingMessage } from './fixtures.ts';
+import type { Json } from './harness.ts';
+
+interface Received {
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+describe('one-command start: embedded platform on SQLite', () => {
+  let dataDir: string;
+  let receiver: Server;
+  let receiverPort: number;
+  const received: Received[] = [];
+  let waiter: (() => void) | undefined;
+  let env: Record<string, string>;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'herald-platform-'));
+    const pki = await createTestPki();
+    const caFile = join(dataDir, 'receiver-ca.pem');
+    writeFileSync(caFile, pki.ca.cert);
+    receiver = createServer({ cert: pki.server.cert, key: pki.server.key }, (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(200).end();
+        waiter?.();
+      });
+    });
+    receiverPort = await listenEphemeral(receiver);
+    env = {
+      HERALD_DATA_DIR: join(dataDir, 'data'),
+      HERALD_PORT: '0',
+      HERALD_LOG_LEVEL: 'silent',
+      HERALD_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
+      HERALD_EXTRA_CA_FILE: caFile,
+    };
+  });
+  after(async () => {
+    await closeServer(receiver);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function call(base: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: Json }> {
+    const res = await fetch(`${base}${path}`, init);
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+  }
+
+  async function authHeaders(base: string, key: string, secret: string): Promise<Record<string, string>> {
+    const minted = await call(base, '/api/v1/herald/tokens', { method: 'POST', headers: { 'x-api-key': key, 'x-api-secret': secret } });
+    assert.equal(minted.status, 200);
+    return { authorization: `Bearer ${minted.body.token}`, 'x-api-key': key, 'x-api-secret': secret };
+  }
+
+  let channelId = '';
+
+  it('starts with no database, bootstraps credentials (0600), and delivers a published message in-process', async () => {
+    const platform = await startPlatform(loadEnv(env));
+    try {
+      assert.equal(platform.embeddedWorker, true);
+      assert.ok(platform.credentialsFile);
+      for (const file of ['credentials.json', 'encryption-keys', 'jwt-secret', 'client-ca.json']) {
+        assert.equal(statSync(join(env.HERALD_DATA_DIR!, file)).mode & 0o777, 0o600, file);
+      }
+      const creds = JSON.parse(readFileSync(platform.credentialsFile, 'utf8'));
+      assert.equal(creds.apiUrl, platform.url);
+      const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
+      const appId = creds.demo.applicationId;
+
+      const created = await call(platform.url, `/api/v1/Notification/ChannelConfiguration/WebHook?applicationId=${appId}`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          isActive: true,
+          retryCount: 3,
+          webHookUrl: `https://localhost:${receiverPort}/hook`,
+          exponentialBackoffFactor: 2,
+          includeImageData: true,
+        }),
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      channelId = created.body.id;
+
+      const arrived = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no delivery within 15 s')), 15_000);
+        waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      const published = await call(platform.url, '/api/v1/herald/messages', {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', 'x-correlation-id': 'platform-test' },
+        body: JSON.stringify(imageCheckingMessage()),
+      });
+      assert.equal(published.status, 202);
+      await arrived;
+      assert.equal(received.length, 1);
+      assert.equal(JSON.parse(received[0]!.body).ImageId, imageCheckingMessage()['ImageId']);
+      assert.equal(received[0]!.headers['x-correlation-id'], 'platform-test');
+
+      const operator = await authHeaders(platform.url, creds.operator.apiKey, creds.operator.apiSecret);
+      const apps = await call(platform.url, '/api/v1/herald/applications', { headers: operator });
+      assert.deepEqual(
+        apps.body.map((a: { name: string }) => a.name),
+        ['demo'],
+      );
+      assert.equal((await call(platform.url, '/readyz')).status, 200);
+    } finally {
+      await platform.close();
+    }
+  });
+
+  it('keeps its data across a restart, without bootstrapping again', async () => {
+    const before = readFileSync(join(env.HERALD_DATA_DIR!, 'credentials.json'), 'utf8');
+    const platform = await startPlatform(loadEnv(env));
+    try {
+      assert.equal(platform.credentialsFile, null);
+      assert.equal(readFileSync(join(env.HERALD_DATA_DIR!, 'credentials.json'), 'utf8'), before);
+      const creds = JSON.parse(before);
+      const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
+      const list = await call(platform.url, `/api/v1/Notification/ChannelConfiguration/All?applicationId=${creds.demo.applicationId}`, { headers });
+      assert.equal(list.status, 200);
+      assert.deepEqual(
+        list.body.map((c: { id: string }) => c.id),
+        [channelId],
+      );
+    } finally {
+      await platform.close();
+    }
+  });
+});
+
+describe('environment', () => {
+  it('applies defaults', () => {
+    const env = loadEnv({});
+    assert.equal(env.HERALD_PORT, 8080);
+    assert.equal(env.HERALD_HOST, '127.0.0.1');
+    assert.equal(env.HERALD_DATA_DIR, './data');
+    assert.equal(env.HERALD_BODY_LIMIT_BYTES, 1024 * 1024);
+    assert.deepEqual(env.HERALD_ALLOW_CIDRS, []);
+    assert.equal(env.HERALD_ALLOW_HTTP, false);
+  });
+
+  it('fails with a readable message naming every bad variable, never echoing a secret', () => {
+    assert.throws(
+      () => loadEnv({ HERALD_PORT: 'eighty', HERALD_ALLOW_HTTP: 'maybe', HERALD_JWT_SECRET: 'short-secret-value' }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'HERALD_INVALID_ENV');
+        assert.match(err.message, /HERALD_PORT/);
+        assert.match(err.message, /HERALD_ALLOW_HTTP/);
+        assert.match(err.message, /HERALD_JWT_SECRET/);
+        assert.ok(!err.message.includes('short-secret-value'));
+        return true;
+      },
+    );
+    assert.throws(() => loadEnv({ DATABASE_URL: 'mysql://user:pw@db/x' }), (err: Error) => !err.message.includes('pw@'));
+  });
+});
