@@ -30,7 +30,9 @@ const median = (xs: number[]) => {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-async function listen(fetchHandler: (req: Request) => Response | Promise<Response>): Promise<{ server: Server; origin: string }> {
+async function listen(
+  fetchHandler: (req: Request) => Response | Promise<Response>,
+): Promise<{ server: Server; origin: string }> {
   return new Promise((resolve) => {
     const server = serve({ fetch: fetchHandler, hostname: '127.0.0.1', port: 0 }, (info) =>
       resolve({ server, origin: `http://127.0.0.1:${info.port}` }),
@@ -39,7 +41,14 @@ async function listen(fetchHandler: (req: Request) => Response | Promise<Respons
 }
 
 /** Sends `body` as fast as `CONCURRENCY` keep-alive connections allow, for `durationMs` or `maxRequests`. */
-async function drive(pool: Pool, path: string, headers: Record<string, string>, body: string, durationMs: number, maxRequests: number) {
+async function drive(
+  pool: Pool,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+  durationMs: number,
+  maxRequests: number,
+) {
   let sent = 0;
   let failed = 0;
   const started = performance.now();
@@ -58,13 +67,21 @@ async function drive(pool: Pool, path: string, headers: Record<string, string>, 
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-const store = await createStore({ url: `sqlite:${join(dataDir, 'herald.db')}`, keyring: parseKeyring(generateKeyringSpec()) });
+const store = await createStore({
+  url: `sqlite:${join(dataDir, 'herald.db')}`,
+  keyring: parseKeyring(generateKeyringSpec()),
+});
 const engine = createEngine({ store, transports: {}, retention: null }); // never started: publish only
 const credentials = createCredentialService();
 const tokens = createTokenService({ secret: randomBytes(32).toString('base64url'), ttlSeconds: 3600 });
 const application = await store.createApplication({ name: 'bench' });
 const fresh = credentials.generate();
-await store.createApiKey({ applicationId: application.id, role: 'application', key: fresh.key, secretHash: await credentials.hash(fresh.secret) });
+await store.createApiKey({
+  applicationId: application.id,
+  role: 'application',
+  key: fresh.key,
+  secretHash: await credentials.hash(fresh.secret),
+});
 for (const n of [1, 2]) {
   await store.createChannel({
     applicationId: application.id,
@@ -107,7 +124,12 @@ message.ImageContentBytes = Buffer.alloc(Math.floor(((1024 - base) * 3) / 4)).to
 const body = JSON.stringify(message);
 
 const token = await tokens.issue({ applicationId: application.id, role: 'application' });
-const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-api-key': fresh.key, 'x-api-secret': fresh.secret };
+const headers = {
+  'content-type': 'application/json',
+  authorization: `Bearer ${token}`,
+  'x-api-key': fresh.key,
+  'x-api-secret': fresh.secret,
+};
 
 const herald = await listen(app.fetch);
 const baseline = await listen(bare.fetch);
@@ -134,8 +156,12 @@ try {
   const heraldMedian = median(heraldRates);
   const bareMedian = median(bareRates);
   const ratio = heraldMedian / bareMedian;
-  console.log(`median: herald ${heraldMedian.toFixed(0)} req/s, bare ${bareMedian.toFixed(0)} req/s, ratio ${(ratio * 100).toFixed(1)} % (goal >= 50 %)`);
-  console.log(`message ${body.length} bytes, 2 active channels, SQLite, concurrency ${CONCURRENCY}, ${ROUNDS} rounds of ${ROUND_MS} ms; failed requests: ${failures}`);
+  console.log(
+    `median: herald ${heraldMedian.toFixed(0)} req/s, bare ${bareMedian.toFixed(0)} req/s, ratio ${(ratio * 100).toFixed(1)} % (goal >= 50 %)`,
+  );
+  console.log(
+    `message ${body.length} bytes, 2 active channels, SQLite, concurrency ${CONCURRENCY}, ${ROUNDS} rounds of ${ROUND_MS} ms; failed requests: ${failures}`,
+  );
   console.log(
     JSON.stringify({
       bench: 'api-publish',

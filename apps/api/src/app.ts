@@ -8,6 +8,7 @@ import { ApiError, notFound } from './api-error.ts';
 import type { ApiEnvBindings, AppDeps, Principal } from './app-types.ts';
 import { authenticate } from './authenticate.ts';
 import { createApiMetrics } from './metrics.ts';
+import { createRandomPool } from './random-pool.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { hasBody, readBody } from './read-body.ts';
 import { createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
@@ -80,6 +81,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
       return canonicalPath(path);
     },
   });
+  const randomBytes = createRandomPool();
   const appCache = new Map<string, { rate: number | null; until: number }>();
   const rateFor = async (applicationId: string): Promise<number | null> => {
     const now = deps.now();
@@ -94,7 +96,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
 
   app.use(async (c, next) => {
     const started = performance.now();
-    c.set('traceId', traceIdFromTraceparent(c.req.header('traceparent')));
+    c.set('traceId', traceIdFromTraceparent(c.req.header('traceparent'), randomBytes));
     const sent = c.req.header('x-correlation-id');
     c.set('correlationId', sent !== undefined && CORRELATION_ID_PATTERN.test(sent) ? sent : randomUUID());
     c.set('routePattern', 'unmatched');

@@ -12,7 +12,10 @@ describe('createPathCanonicalizer', () => {
     '/api/v1/herald/deliveries/:deliveryId',
   ]);
   it('maps any letter case of a static path to the documented one', () => {
-    assert.equal(canon('/API/V1/notification/channelconfiguration/all'), '/api/v1/Notification/ChannelConfiguration/All');
+    assert.equal(
+      canon('/API/V1/notification/channelconfiguration/all'),
+      '/api/v1/Notification/ChannelConfiguration/All',
+    );
     assert.equal(canon('/api/v1/notification/ChannelConfiguration'), '/api/v1/Notification/ChannelConfiguration');
   });
   it('keeps parameter segments as sent and prefers static segments', () => {
@@ -26,7 +29,9 @@ describe('createPathCanonicalizer', () => {
 
 describe('readQuery', () => {
   it('matches names case-insensitively, keeps the first value and drops unknown names', () => {
-    assert.deepEqual(readQuery('http://x/p?APPLICATIONID=a&applicationId=b&other=1', ['applicationId']), { applicationId: 'a' });
+    assert.deepEqual(readQuery('http://x/p?APPLICATIONID=a&applicationId=b&other=1', ['applicationId']), {
+      applicationId: 'a',
+    });
   });
 });
 
@@ -36,7 +41,14 @@ describe('checkJsonShape', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     assert.throws(() => checkJsonShape(deep), /nested at most 64/);
-    assert.throws(() => checkJsonShape(Array.from({ length: 10 }, () => 1), { maxDepth: 64, maxNodes: 5 }), /at most 5 JSON values/);
+    assert.throws(
+      () =>
+        checkJsonShape(
+          Array.from({ length: 10 }, () => 1),
+          { maxDepth: 64, maxNodes: 5 },
+        ),
+      /at most 5 JSON values/,
+    );
   });
 });
 
@@ -55,5 +67,20 @@ describe('createRateLimiter', () => {
     const refused = slow.take('c', 1);
     assert.deepEqual(refused, { ok: false, retryAfterSeconds: 1 });
     assert.throws(() => createRateLimiter({ perSecond: 0 }), RangeError);
+  });
+});
+
+describe('createRandomPool', () => {
+  it('hands out fresh, non-repeating slices across refills', async () => {
+    const { createRandomPool } = await import('./random-pool.ts');
+    const take = createRandomPool(64);
+    const seen = new Set<string>();
+    for (let i = 0; i < 100; i++) {
+      const bytes = take(16);
+      assert.equal(bytes.length, 16);
+      seen.add(Buffer.from(bytes).toString('hex'));
+    }
+    assert.equal(seen.size, 100);
+    assert.equal(take(100).length, 100);
   });
 });

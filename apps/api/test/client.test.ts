@@ -8,7 +8,13 @@ import { closeServer } from '@herald/testing';
 import { imageCheckingMessage, taskCompletedMessage } from './fixtures.ts';
 import { createHarness, type Harness } from './harness.ts';
 
-const WEBHOOK = { isActive: true, retryCount: 0, webHookUrl: 'https://webhook.site/c', exponentialBackoffFactor: 2, includeImageData: true };
+const WEBHOOK = {
+  isActive: true,
+  retryCount: 0,
+  webHookUrl: 'https://webhook.site/c',
+  exponentialBackoffFactor: 2,
+  includeImageData: true,
+};
 
 describe('@herald/client against the running API', () => {
   let h: Harness;
@@ -76,16 +82,22 @@ describe('@herald/client against the running API', () => {
     h.transport.respond(() => permanentOutcome({ statusCode: 500 }));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await client.publish(taskCompletedMessage(h.a.applicationId, { TaskId: `33333333-4444-4555-8666-00000000000${i}` }), {
-        correlationId: `c-${i}`,
-        idempotencyKey: `k-${i}`,
-      });
+      const res = await client.publish(
+        taskCompletedMessage(h.a.applicationId, { TaskId: `33333333-4444-4555-8666-00000000000${i}` }),
+        {
+          correlationId: `c-${i}`,
+          idempotencyKey: `k-${i}`,
+        },
+      );
       assert.equal(res.deliveries, 1);
       ids.push(res.id);
     }
-    const again = await client.publish(taskCompletedMessage(h.a.applicationId, { TaskId: '33333333-4444-4555-8666-000000000000' }), {
-      idempotencyKey: 'k-0',
-    });
+    const again = await client.publish(
+      taskCompletedMessage(h.a.applicationId, { TaskId: '33333333-4444-4555-8666-000000000000' }),
+      {
+        idempotencyKey: 'k-0',
+      },
+    );
     assert.deepEqual(again, { id: ids[0], deliveries: 1, duplicate: true });
     await h.engine.drain({ timeoutMs: 10_000 });
 
@@ -116,8 +128,14 @@ describe('@herald/client against the running API', () => {
       return true;
     });
     const stranger = createHeraldClient({ baseUrl, apiKey: h.a.key, apiSecret: 'wrong' });
-    await assert.rejects(stranger.listChannels(h.a.applicationId), (err: unknown) => err instanceof HeraldApiError && err.status === 401);
-    await assert.rejects(client.getChannel(h.b.applicationId, '00000000-0000-4000-8000-000000000000'), (err: unknown) => err instanceof HeraldApiError && err.status === 404);
+    await assert.rejects(
+      stranger.listChannels(h.a.applicationId),
+      (err: unknown) => err instanceof HeraldApiError && err.status === 401,
+    );
+    await assert.rejects(
+      client.getChannel(h.b.applicationId, '00000000-0000-4000-8000-000000000000'),
+      (err: unknown) => err instanceof HeraldApiError && err.status === 404,
+    );
   });
 
   it('covers rejection codes, usage, operators and operations', async () => {

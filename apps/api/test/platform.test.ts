@@ -60,7 +60,10 @@ describe('one-command start: embedded platform on SQLite', () => {
   }
 
   async function authHeaders(base: string, key: string, secret: string): Promise<Record<string, string>> {
-    const minted = await call(base, '/api/v1/herald/tokens', { method: 'POST', headers: { 'x-api-key': key, 'x-api-secret': secret } });
+    const minted = await call(base, '/api/v1/herald/tokens', {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'x-api-secret': secret },
+    });
     assert.equal(minted.status, 200);
     return { authorization: `Bearer ${minted.body.token}`, 'x-api-key': key, 'x-api-secret': secret };
   }
@@ -80,17 +83,21 @@ describe('one-command start: embedded platform on SQLite', () => {
       const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
       const appId = creds.demo.applicationId;
 
-      const created = await call(platform.url, `/api/v1/Notification/ChannelConfiguration/WebHook?applicationId=${appId}`, {
-        method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          isActive: true,
-          retryCount: 3,
-          webHookUrl: `https://localhost:${receiverPort}/hook`,
-          exponentialBackoffFactor: 2,
-          includeImageData: true,
-        }),
-      });
+      const created = await call(
+        platform.url,
+        `/api/v1/Notification/ChannelConfiguration/WebHook?applicationId=${appId}`,
+        {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            isActive: true,
+            retryCount: 3,
+            webHookUrl: `https://localhost:${receiverPort}/hook`,
+            exponentialBackoffFactor: 2,
+            includeImageData: true,
+          }),
+        },
+      );
       assert.equal(created.status, 200, JSON.stringify(created.body));
       channelId = created.body.id;
 
@@ -132,7 +139,11 @@ describe('one-command start: embedded platform on SQLite', () => {
       assert.equal(readFileSync(join(env.HERALD_DATA_DIR!, 'credentials.json'), 'utf8'), before);
       const creds = JSON.parse(before);
       const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
-      const list = await call(platform.url, `/api/v1/Notification/ChannelConfiguration/All?applicationId=${creds.demo.applicationId}`, { headers });
+      const list = await call(
+        platform.url,
+        `/api/v1/Notification/ChannelConfiguration/All?applicationId=${creds.demo.applicationId}`,
+        { headers },
+      );
       assert.equal(list.status, 200);
       assert.deepEqual(
         list.body.map((c: { id: string }) => c.id),
@@ -167,6 +178,9 @@ describe('environment', () => {
         return true;
       },
     );
-    assert.throws(() => loadEnv({ DATABASE_URL: 'mysql://user:pw@db/x' }), (err: Error) => !err.message.includes('pw@'));
+    assert.throws(
+      () => loadEnv({ DATABASE_URL: 'mysql://user:pw@db/x' }),
+      (err: Error) => !err.message.includes('pw@'),
+    );
   });
 });

@@ -42,6 +42,8 @@ export interface RabbitMqChannelInput {
 }
 
 export interface CliApi {
+  /** The application the calls act on (from --application, the credentials file or the caller's token). */
+  applicationId(): Promise<string>;
   createApplication(name: string): Promise<View>;
   listApplications(): Promise<View[]>;
   issueKey(applicationId: string, label?: string): Promise<View>;

@@ -35,6 +35,7 @@ export function createCliApi(connection: Connection, applicationId: string | und
   const scope = () => (applicationId === undefined ? {} : { applicationId });
 
   return {
+    applicationId: appId,
     createApplication: async (name) => asView(await client.createApplication({ name })),
     listApplications: async () => asViews(await client.listApplications()),
     issueKey: async (app, label) => asView(await client.createApiKey(app, label === undefined ? {} : { label })),

@@ -11,7 +11,8 @@ export class HeraldApiError extends Error {
 
   constructor(status: number, problem: ProblemDetails | null, method: string, path: string) {
     const first = problem?.errors === undefined ? undefined : Object.entries(problem.errors)[0];
-    const detail = first === undefined ? (problem?.title ?? 'no problem details') : `${first[0]} ${first[1].join('; ')}`;
+    const detail =
+      first === undefined ? (problem?.title ?? 'no problem details') : `${first[0]} ${first[1].join('; ')}`;
     super(`${method} ${path} answered ${status}: ${detail}`);
     this.name = 'HeraldApiError';
     this.status = status;

@@ -22,7 +22,10 @@ function fakeFetch(answer: (call: Call) => { status: number; body: unknown }) {
     };
     calls.push(call);
     const { status, body } = answer(call);
-    return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    return new Response(body === undefined ? null : JSON.stringify(body), {
+      status,
+      headers: { 'content-type': 'application/json' },
+    });
   };
   return { fn, calls };
 }
@@ -44,11 +47,21 @@ describe('createHeraldClient', () => {
     const { fn, calls } = fakeFetch((call) => {
       if (call.url.endsWith('/api/v1/herald/tokens')) {
         minted++;
-        return { status: 200, body: { token: `t${minted}`, tokenType: 'Bearer', expiresIn: 3600, applicationId: 'a', role: 'application' } };
+        return {
+          status: 200,
+          body: { token: `t${minted}`, tokenType: 'Bearer', expiresIn: 3600, applicationId: 'a', role: 'application' },
+        };
       }
       return { status: 200, body: [] };
     });
-    const client = createHeraldClient({ baseUrl: 'http://h.test/', apiKey: 'k', apiSecret: 's', fetch: fn, now: () => now, userAgent: 'ua/1' });
+    const client = createHeraldClient({
+      baseUrl: 'http://h.test/',
+      apiKey: 'k',
+      apiSecret: 's',
+      fetch: fn,
+      now: () => now,
+      userAgent: 'ua/1',
+    });
     await Promise.all([client.listChannels('app-1'), client.listChannels('app-1')]);
     assert.equal(minted, 1, 'concurrent calls share one mint');
     const list = calls.find((c) => c.url.includes('/All'))!;
@@ -69,7 +82,13 @@ describe('createHeraldClient', () => {
     const { fn } = fakeFetch(() => ({ status: 400, body: problem(400, { webHookUrl: ['expected https'] }) }));
     const client = createHeraldClient({ baseUrl: 'http://h.test', token: 't', apiKey: 'k', apiSecret: 's', fetch: fn });
     await assert.rejects(
-      client.createWebHookChannel('a', { isActive: true, retryCount: 1, webHookUrl: 'x', exponentialBackoffFactor: 2, includeImageData: true }),
+      client.createWebHookChannel('a', {
+        isActive: true,
+        retryCount: 1,
+        webHookUrl: 'x',
+        exponentialBackoffFactor: 2,
+        includeImageData: true,
+      }),
       (err: unknown) => {
         assert.ok(err instanceof HeraldApiError);
         assert.equal(err.status, 400);
@@ -101,7 +120,10 @@ describe('createHeraldClient', () => {
       return { status: 202, body: { id: 'm', deliveries: 2, duplicate: false } };
     });
     const client = createHeraldClient({ baseUrl: 'http://h.test', token: 't', apiKey: 'k', apiSecret: 's', fetch: fn });
-    const res = await client.publish({ a: 1 }, { idempotencyKey: 'i', correlationId: 'c', traceparent: 'tp', type: 'ImageCheckingNotification' });
+    const res = await client.publish(
+      { a: 1 },
+      { idempotencyKey: 'i', correlationId: 'c', traceparent: 'tp', type: 'ImageCheckingNotification' },
+    );
     assert.deepEqual(res, { id: 'm', deliveries: 2, duplicate: false });
     const pub = calls[0]!;
     assert.equal(pub.url, 'http://h.test/api/v1/herald/messages?type=ImageCheckingNotification');

@@ -142,7 +142,13 @@ export function createHeraldClient(options: HeraldClientOptions) {
   async function request<T>(
     method: string,
     path: string,
-    opts: { query?: Query; json?: unknown; headers?: Record<string, string>; auth?: Auth; accept404?: (p: ProblemDetails) => boolean } = {},
+    opts: {
+      query?: Query;
+      json?: unknown;
+      headers?: Record<string, string>;
+      auth?: Auth;
+      accept404?: (p: ProblemDetails) => boolean;
+    } = {},
   ): Promise<T> {
     const auth = opts.auth ?? 'full';
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
@@ -172,7 +178,10 @@ export function createHeraldClient(options: HeraldClientOptions) {
     return body as T;
   }
 
-  async function* iterate<T>(fetchPage: (cursor: string | null) => Promise<Page<T>>, start: string | null = null): AsyncGenerator<T> {
+  async function* iterate<T>(
+    fetchPage: (cursor: string | null) => Promise<Page<T>>,
+    start: string | null = null,
+  ): AsyncGenerator<T> {
     let cursor = start;
     for (let i = 0; i < MAX_PAGES; i++) {
       const page = await fetchPage(cursor);
@@ -198,12 +207,17 @@ export function createHeraldClient(options: HeraldClientOptions) {
     /** The active channels (the documented `$values`); an empty array when none is active. */
     async listActiveChannels(applicationId: string): Promise<ChannelConfigurationResponse[]> {
       try {
-        const wrapped = await request<{ $id: string; $values: ChannelConfigurationResponse[] }>('GET', `${DOC}/Active`, {
-          query: { applicationId },
-        });
+        const wrapped = await request<{ $id: string; $values: ChannelConfigurationResponse[] }>(
+          'GET',
+          `${DOC}/Active`,
+          {
+            query: { applicationId },
+          },
+        );
         return wrapped.$values;
       } catch (err) {
-        if (err instanceof HeraldApiError && err.status === 404 && err.errors['engine: Active'] !== undefined) return [];
+        if (err instanceof HeraldApiError && err.status === 404 && err.errors['engine: Active'] !== undefined)
+          return [];
         throw err;
       }
     },
@@ -214,20 +228,30 @@ export function createHeraldClient(options: HeraldClientOptions) {
     createWebHookChannel: (applicationId: string, body: WebHookChannelRequestInput) =>
       request<ChannelConfigurationResponse>('POST', `${DOC}/WebHook`, { query: { applicationId }, json: body }),
     updateWebHookChannel: (applicationId: string, configurationId: string, body: WebHookChannelRequestInput) =>
-      request<ChannelConfigurationResponse>('PUT', `${DOC}/WebHook`, { query: { applicationId, configurationId }, json: body }),
+      request<ChannelConfigurationResponse>('PUT', `${DOC}/WebHook`, {
+        query: { applicationId, configurationId },
+        json: body,
+      }),
     createRabbitMqChannel: (applicationId: string, body: RabbitMqChannelRequestInput) =>
       request<ChannelConfigurationResponse>('POST', `${DOC}/RabbitMQ`, { query: { applicationId }, json: body }),
     updateRabbitMqChannel: (applicationId: string, configurationId: string, body: RabbitMqChannelRequestInput) =>
-      request<ChannelConfigurationResponse>('PUT', `${DOC}/RabbitMQ`, { query: { applicationId, configurationId }, json: body }),
+      request<ChannelConfigurationResponse>('PUT', `${DOC}/RabbitMQ`, {
+        query: { applicationId, configurationId },
+        json: body,
+      }),
 
     // Herald's channel extras.
     getChannelDetails: (channelId: string, scope?: Scope) =>
       request<ChannelDetails>('GET', `${H}/channels/${encodeURIComponent(channelId)}`, { query: app(scope) }),
     /** A new `whsec_` signing secret, shown once. */
     rotateSigningSecret: (channelId: string, opts: Scope & { keepPrevious?: boolean } = {}) =>
-      request<{ signingSecret: string; activeSecrets: number }>('POST', `${H}/channels/${encodeURIComponent(channelId)}/signing-secret`, {
-        query: { ...app(opts), keepPrevious: opts.keepPrevious },
-      }),
+      request<{ signingSecret: string; activeSecrets: number }>(
+        'POST',
+        `${H}/channels/${encodeURIComponent(channelId)}/signing-secret`,
+        {
+          query: { ...app(opts), keepPrevious: opts.keepPrevious },
+        },
+      ),
     issueClientCertificate: (channelId: string, scope?: Scope) =>
       request<{ certificatePem: string; caCertificatePem: string; notAfter: string }>(
         'POST',
@@ -249,18 +273,26 @@ export function createHeraldClient(options: HeraldClientOptions) {
     },
 
     // The delivery log.
-    listMessages: (filter: MessageFilter = {}) => request<Page<MessageView>>('GET', `${H}/messages`, { query: { ...filter } }),
+    listMessages: (filter: MessageFilter = {}) =>
+      request<Page<MessageView>>('GET', `${H}/messages`, { query: { ...filter } }),
     iterateMessages: (filter: MessageFilter = {}) =>
       iterate((cursor) => client.listMessages({ ...filter, cursor }), filter.cursor ?? null),
     getMessage: (messageId: string, scope?: Scope) =>
-      request<MessageView & { deliveries: DeliveryView[] }>('GET', `${H}/messages/${encodeURIComponent(messageId)}`, { query: app(scope) }),
-    listDeliveries: (filter: DeliveryFilter = {}) => request<Page<DeliveryView>>('GET', `${H}/deliveries`, { query: { ...filter } }),
+      request<MessageView & { deliveries: DeliveryView[] }>('GET', `${H}/messages/${encodeURIComponent(messageId)}`, {
+        query: app(scope),
+      }),
+    listDeliveries: (filter: DeliveryFilter = {}) =>
+      request<Page<DeliveryView>>('GET', `${H}/deliveries`, { query: { ...filter } }),
     iterateDeliveries: (filter: DeliveryFilter = {}) =>
       iterate((cursor) => client.listDeliveries({ ...filter, cursor }), filter.cursor ?? null),
     getDelivery: (deliveryId: string, scope?: Scope) =>
-      request<DeliveryView & { attemptLog: AttemptView[] }>('GET', `${H}/deliveries/${encodeURIComponent(deliveryId)}`, {
-        query: app(scope),
-      }),
+      request<DeliveryView & { attemptLog: AttemptView[] }>(
+        'GET',
+        `${H}/deliveries/${encodeURIComponent(deliveryId)}`,
+        {
+          query: app(scope),
+        },
+      ),
     redeliver: (deliveryId: string, opts: Scope & { force?: boolean } = {}) =>
       request<DeliveryView>('POST', `${H}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`, {
         query: { ...app(opts), force: opts.force },
@@ -273,16 +305,22 @@ export function createHeraldClient(options: HeraldClientOptions) {
           ...(opts.channelId === undefined ? {} : { channelId: opts.channelId }),
         },
       }),
-    listAttempts: (filter: AttemptFilter = {}) => request<Page<AttemptView>>('GET', `${H}/attempts`, { query: { ...filter } }),
+    listAttempts: (filter: AttemptFilter = {}) =>
+      request<Page<AttemptView>>('GET', `${H}/attempts`, { query: { ...filter } }),
     iterateAttempts: (filter: AttemptFilter = {}) =>
       iterate((cursor) => client.listAttempts({ ...filter, cursor }), filter.cursor ?? null),
     listEvents: (opts: PageOptions = {}) => request<Page<EventView>>('GET', `${H}/events`, { query: { ...opts } }),
-    iterateEvents: (opts: PageOptions = {}) => iterate((cursor) => client.listEvents({ ...opts, cursor }), opts.cursor ?? null),
+    iterateEvents: (opts: PageOptions = {}) =>
+      iterate((cursor) => client.listEvents({ ...opts, cursor }), opts.cursor ?? null),
 
     // Rejection codes.
-    listRejectionCodes: (scope?: Scope) => request<RejectionCodeView[]>('GET', `${H}/rejection-codes`, { query: app(scope) }),
+    listRejectionCodes: (scope?: Scope) =>
+      request<RejectionCodeView[]>('GET', `${H}/rejection-codes`, { query: app(scope) }),
     putRejectionCode: (code: string, description: string, scope?: Scope) =>
-      request<RejectionCodeView>('PUT', `${H}/rejection-codes/${encodeURIComponent(code)}`, { query: app(scope), json: { description } }),
+      request<RejectionCodeView>('PUT', `${H}/rejection-codes/${encodeURIComponent(code)}`, {
+        query: app(scope),
+        json: { description },
+      }),
     deleteRejectionCode: (code: string, scope?: Scope) =>
       request<true>('DELETE', `${H}/rejection-codes/${encodeURIComponent(code)}`, { query: app(scope) }),
 
@@ -293,18 +331,30 @@ export function createHeraldClient(options: HeraldClientOptions) {
     createApplication: (input: { name: string; rateLimitPerSecond?: number | null }) =>
       request<ApplicationView>('POST', `${H}/applications`, { json: input }),
     listApplications: () => request<ApplicationView[]>('GET', `${H}/applications`),
-    getApplication: (applicationId: string) => request<ApplicationView>('GET', `${H}/applications/${encodeURIComponent(applicationId)}`),
+    getApplication: (applicationId: string) =>
+      request<ApplicationView>('GET', `${H}/applications/${encodeURIComponent(applicationId)}`),
     createApiKey: (applicationId: string, input: { label?: string; credits?: number | null } = {}) =>
       request<NewApiKeyView>('POST', `${H}/applications/${encodeURIComponent(applicationId)}/keys`, { json: input }),
-    listApiKeys: (applicationId: string) => request<ApiKeyView[]>('GET', `${H}/applications/${encodeURIComponent(applicationId)}/keys`),
+    listApiKeys: (applicationId: string) =>
+      request<ApiKeyView[]>('GET', `${H}/applications/${encodeURIComponent(applicationId)}/keys`),
     rotateApiKey: (applicationId: string, keyId: string) =>
-      request<NewApiKeyView>('POST', `${H}/applications/${encodeURIComponent(applicationId)}/keys/${encodeURIComponent(keyId)}/rotate`),
+      request<NewApiKeyView>(
+        'POST',
+        `${H}/applications/${encodeURIComponent(applicationId)}/keys/${encodeURIComponent(keyId)}/rotate`,
+      ),
     revokeApiKey: (applicationId: string, keyId: string) =>
-      request<true>('DELETE', `${H}/applications/${encodeURIComponent(applicationId)}/keys/${encodeURIComponent(keyId)}`),
+      request<true>(
+        'DELETE',
+        `${H}/applications/${encodeURIComponent(applicationId)}/keys/${encodeURIComponent(keyId)}`,
+      ),
     setCredits: (applicationId: string, keyId: string, credits: number | null) =>
-      request<ApiKeyView>('PUT', `${H}/applications/${encodeURIComponent(applicationId)}/keys/${encodeURIComponent(keyId)}/credits`, {
-        json: { credits },
-      }),
+      request<ApiKeyView>(
+        'PUT',
+        `${H}/applications/${encodeURIComponent(applicationId)}/keys/${encodeURIComponent(keyId)}/credits`,
+        {
+          json: { credits },
+        },
+      ),
 
     // Operations (no credentials).
     health: () => request<{ status: 'ok' }>('GET', '/healthz', { auth: 'none' }),

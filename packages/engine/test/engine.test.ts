@@ -439,6 +439,55 @@ for (const kind of ADAPTERS) {
       assert.equal(await t.store.getMessage(appId, r.message.id), null);
     });
 
+    it('records a transport that throws as a retryable internal failure, without its message', async () => {
+      await using t = await openTestStore(kind);
+      const appId = await createApp(t.store);
+      await createWebhookChannel(t.store, appId);
+      const throwing = {
+        deliver(): Promise<never> {
+          throw new TypeError('boom https://user:hunter2@example.test');
+        },
+      };
+      const engine = createEngine({ store: t.store, transports: { webhook: throwing }, retention: null });
+      const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 5) });
+      assert.ok(r.ok);
+      assert.equal(await engine.runOnce(), 1);
+      const d = await t.store.getDelivery(appId, r.deliveries[0]!.id);
+      assert.equal(d?.state, 'pending');
+      assert.equal(d?.lastOutcome, 'internal');
+      assert.match(d?.lastError ?? '', /TypeError/);
+      assert.equal((d?.lastError ?? '').includes('hunter2'), false);
+    });
+
+    it('a graceful stop waits for attempts that finish before the deadline and records them', async () => {
+      await using t = await openTestStore(kind);
+      const appId = await createApp(t.store);
+      await createWebhookChannel(t.store, appId);
+      const transport = createRecordingTransport();
+      let open: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      transport.respond(() => async () => {
+        await gate;
+        return deliveredOutcome();
+      });
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: transport },
+        pollIntervalMs: 100,
+        retention: null,
+      });
+      const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 5) });
+      assert.ok(r.ok);
+      engine.start();
+      await transport.waitForJobs(1);
+      const stopping = engine.stop({ deadlineMs: 60_000 });
+      open();
+      assert.deepEqual(await stopping, { aborted: 0, released: 0 });
+      assert.equal((await t.store.getDelivery(appId, r.deliveries[0]!.id))?.state, 'delivered');
+    });
+
     it('records a retryable internal failure when no transport serves the channel kind', async () => {
       await using t = await openTestStore(kind);
       const appId = await createApp(t.store);

@@ -169,6 +169,51 @@ describe('webhook transport through the engine (real HTTPS, mTLS, signatures)', 
     }
   });
 
+  it('uses the rotated shared secret once the channel is updated (sender cache keyed by updatedAt)', async () => {
+    const pki = await createTestPki();
+    const receiver = await startReceiver(pki, () => 200);
+    await using t = await openTestStore('sqlite');
+    const client = createWebhookClient({ policy: createDestinationPolicy({ allowCidrs: ['127.0.0.0/8', '::1/128'] }) });
+    try {
+      const appId = await createApp(t.store);
+      const config = {
+        webHookUrl: `https://127.0.0.1:${receiver.port}/hook`,
+        retryCount: 3,
+        exponentialBackoffFactor: 2,
+        serverCaPem: pki.ca.cert,
+        secretHeaderName: 'x-herald-secret',
+      };
+      const channel = await t.store.createChannel({
+        applicationId: appId,
+        kind: 0,
+        isActive: true,
+        includeImageData: true,
+        config,
+        secrets: { secretHeaderValue: 'first-secret-value-0001' },
+      });
+      let now = Date.now();
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: createWebhookTransport({ client }) },
+        clock: () => now,
+        retention: null,
+      });
+      assert.ok((await engine.publish({ applicationId: appId, body: completedMessage(appId, randomUUID()) })).ok);
+      assert.equal(await engine.runOnce(), 1);
+      now += 1_000;
+      await t.store.updateChannel(appId, channel.id, { secrets: { secretHeaderValue: 'second-secret-value-0002' } });
+      assert.ok((await engine.publish({ applicationId: appId, body: completedMessage(appId, randomUUID()) })).ok);
+      assert.equal(await engine.runOnce(), 1);
+      assert.deepEqual(
+        receiver.received.map((r) => r.headers['x-herald-secret']),
+        ['first-secret-value-0001', 'second-secret-value-0002'],
+      );
+    } finally {
+      await client.close();
+      await closeServer(receiver.server);
+    }
+  });
+
   it('fails a delivery without sending when the channel auth settings are unusable (signatures on, no secret)', async () => {
     await using t = await openTestStore('sqlite');
     const appId = await createApp(t.store);

@@ -73,7 +73,12 @@ describe('workers on PostgreSQL', () => {
     await createWebhookChannel(t.store, appId);
     const transport = createRecordingTransport();
     // The poll interval is far longer than the wait below: only the notification can wake it in time.
-    const worker = createEngine({ store: await t.open(), transports: { webhook: transport }, pollIntervalMs: 600_000, retention: null });
+    const worker = createEngine({
+      store: await t.open(),
+      transports: { webhook: transport },
+      pollIntervalMs: 600_000,
+      retention: null,
+    });
     const publisher = createEngine({ store: t.store, transports: {}, retention: null });
     worker.start();
     try {

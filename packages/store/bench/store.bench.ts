@@ -162,10 +162,14 @@ async function runBare(store: Store, raw: RawDb, dialect: 'sqlite' | 'postgres')
   for (let i = 0; i < DELIVERIES; i++) {
     const messageId = crypto.randomUUID();
     await raw.exec('BEGIN');
-    await raw.exec(
-      `INSERT INTO messages (id, application_id, type, body, body_hash, created_at) VALUES (${ps(6)})`,
-      [messageId, app.id, 'TaskCompleted', body, `h${i}`, i],
-    );
+    await raw.exec(`INSERT INTO messages (id, application_id, type, body, body_hash, created_at) VALUES (${ps(6)})`, [
+      messageId,
+      app.id,
+      'TaskCompleted',
+      body,
+      `h${i}`,
+      i,
+    ]);
     await raw.exec(
       `INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, created_at, updated_at)
        VALUES (${ps(4)}, 'pending', ${ps(3, 5)})`,

@@ -80,9 +80,9 @@ CREATE TABLE deliveries (
   updated_at bigint NOT NULL,
   delivered_at bigint
 );
--- Due work: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry;
--- deliveries waiting behind an earlier one of their ordering key are left out until they are next.
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE state IN ('pending', 'delivering') AND NOT blocked;
+-- Due work per channel: pending by next_attempt_at, and delivering whose next_attempt_at is the lease expiry;
+-- deliveries waiting behind an earlier one of their ordering key are left out until they are next. (No global
+-- index on next_attempt_at: the planner would prefer it for the per-channel probes and scan other channels' rows.)
 CREATE INDEX deliveries_channel_due ON deliveries (channel_id, next_attempt_at, seq)
   WHERE state IN ('pending', 'delivering') AND NOT blocked;
 CREATE INDEX deliveries_blocked ON deliveries (seq) WHERE blocked;

@@ -646,7 +646,12 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           const { application } = await seedApplication(store, { orderingKey: 'ImageId', coalesceProgress: true });
           const finish = async (id: string, now: number, state: 'delivered' | 'dead') =>
             store.recordAttempt(
-              { deliveryId: id, owner: 'w1', attempt: newAttempt(id, now, state === 'delivered'), resolution: { state } },
+              {
+                deliveryId: id,
+                owner: 'w1',
+                attempt: newAttempt(id, now, state === 'delivered'),
+                resolution: { state },
+              },
               now,
             );
           // old1 dies, then new1 (same key) is published and delivered; redelivering old1 must not let new2 pass it.
@@ -915,7 +920,11 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           const ids = async (channelId: string, n: number, orderingKey: string | null = null) => {
             const out: string[] = [];
             for (let i = 0; i < n; i++) {
-              const r = await publishOk(store, newMessage(application.id, { channelId, i }), only(channelId, orderingKey));
+              const r = await publishOk(
+                store,
+                newMessage(application.id, { channelId, i }),
+                only(channelId, orderingKey),
+              );
               out.push(r.deliveries[0]!.id);
             }
             return out;
@@ -926,7 +935,13 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           const claimed = await store.claimDueDeliveries(claimOptions(T0));
           assert.equal(claimed.length, 7, 'c2 waits behind c1');
           const later = { state: 'pending' as const, nextAttemptAt: T0 + 10_000 };
-          const input = (id: string, t: number, ok: boolean, resolution: Parameters<Store['recordAttempt']>[0]['resolution'], owner = 'w1') => ({
+          const input = (
+            id: string,
+            t: number,
+            ok: boolean,
+            resolution: Parameters<Store['recordAttempt']>[0]['resolution'],
+            owner = 'w1',
+          ) => ({
             deliveryId: id,
             owner,
             attempt: newAttempt(id, T0 + t, ok),

@@ -6,7 +6,13 @@ describe('parseAmqpUrl', () => {
   it('parses host, default port and default vhost', () => {
     assert.deepEqual(parseAmqpUrl('amqp://broker.example.com'), {
       ok: true,
-      target: { protocol: 'amqp', hostname: 'broker.example.com', port: 5672, vhost: '/', label: 'broker.example.com:5672//' },
+      target: {
+        protocol: 'amqp',
+        hostname: 'broker.example.com',
+        port: 5672,
+        vhost: '/',
+        label: 'broker.example.com:5672//',
+      },
     });
     const tls = parseAmqpUrl('amqps://broker.example.com/');
     assert.ok(tls.ok);

@@ -110,7 +110,9 @@ interface Backoff {
   last: Failure;
 }
 
-type Slot = { state: 'connecting'; promise: Promise<BrokerConnection | Failure> } | { state: 'open'; conn: BrokerConnection };
+type Slot =
+  | { state: 'connecting'; promise: Promise<BrokerConnection | Failure> }
+  | { state: 'open'; conn: BrokerConnection };
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
@@ -183,7 +185,15 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
 
   function destinationKey(dest: AmqpDestination, target: AmqpTarget): string {
     const identity = createHmac('sha256', keySecret)
-      .update(JSON.stringify([dest.username, dest.password, dest.tls?.ca ?? defaultCa ?? '', dest.tls?.cert ?? '', dest.tls?.key ?? '']))
+      .update(
+        JSON.stringify([
+          dest.username,
+          dest.password,
+          dest.tls?.ca ?? defaultCa ?? '',
+          dest.tls?.cert ?? '',
+          dest.tls?.key ?? '',
+        ]),
+      )
       .digest('base64url');
     return `${target.protocol}://${target.label}#${identity}`;
   }
@@ -253,7 +263,11 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
 
   async function connect(key: string, dest: AmqpDestination, target: AmqpTarget): Promise<BrokerConnection | Failure> {
     const ca = dest.tls?.ca ?? defaultCa;
-    const tls = { ...(ca === undefined ? {} : { ca }), ...(dest.tls?.cert === undefined ? {} : { cert: dest.tls.cert }), ...(dest.tls?.key === undefined ? {} : { key: dest.tls.key }) };
+    const tls = {
+      ...(ca === undefined ? {} : { ca }),
+      ...(dest.tls?.cert === undefined ? {} : { cert: dest.tls.cert }),
+      ...(dest.tls?.key === undefined ? {} : { key: dest.tls.key }),
+    };
     const built = buildConnectOptions({
       target,
       username: dest.username,
@@ -533,7 +547,11 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       };
     }
     if (!policy.isAllowedDialHost(target.hostname)) {
-      return { code: 'blocked', retryable: false, error: `broker host of ${target.label} is not an allowed destination` };
+      return {
+        code: 'blocked',
+        retryable: false,
+        error: `broker host of ${target.label} is not an allowed destination`,
+      };
     }
     const key = destinationKey(dest, target);
     const backoff = backoffs.get(key);

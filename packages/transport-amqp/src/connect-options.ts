@@ -28,7 +28,7 @@ export function buildConnectOptions(input: BuildConnectOptionsInput): {
   const secure = target.protocol === 'amqps';
   const socket: SocketOptions = {
     timeout: input.connectTimeoutMs,
-    noDelay: true,
+    noDelay: false,
     credentials: amqp.credentials.plain(input.username, input.password),
     clientProperties: { connection_name: input.connectionName },
     ...(input.lookup !== undefined && isIP(target.hostname) === 0 ? { lookup: input.lookup } : {}),

@@ -146,9 +146,13 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
   } catch (err) {
     await closeModel(model, 2000);
     const reason = err instanceof Error ? err.message : 'unknown error';
-    throw new AmqpTransportError('CONSUMER_START_FAILED', `could not set up ${queue} at ${target.label}: ${clip(reason, 300)}`, {
-      cause: err,
-    });
+    throw new AmqpTransportError(
+      'CONSUMER_START_FAILED',
+      `could not set up ${queue} at ${target.label}: ${clip(reason, 300)}`,
+      {
+        cause: err,
+      },
+    );
   }
 
   let inFlight = 0;
@@ -178,7 +182,12 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
   });
 
   /** Publishes with a confirm; resolves true once the broker has it. */
-  function publishConfirmed(exchange: string, routingKey: string, msg: ConsumeMessage, headers: Record<string, unknown>) {
+  function publishConfirmed(
+    exchange: string,
+    routingKey: string,
+    msg: ConsumeMessage,
+    headers: Record<string, unknown>,
+  ) {
     const p = msg.properties;
     const props: Options.Publish = {
       persistent: true,
@@ -192,7 +201,9 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
     };
     return new Promise<boolean>((resolve) => {
       try {
-        ch.publish(exchange, routingKey, msg.content, props, (err: unknown) => resolve(err === null || err === undefined));
+        ch.publish(exchange, routingKey, msg.content, props, (err: unknown) =>
+          resolve(err === null || err === undefined),
+        );
       } catch {
         resolve(false);
       }
@@ -279,7 +290,9 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
       (msg) => {
         if (msg === null) {
           // Cancelled by the broker (queue deleted): nothing more will arrive.
-          options.onError?.(new AmqpTransportError('CONSUMER_START_FAILED', `consumer of ${queue} cancelled by the broker`));
+          options.onError?.(
+            new AmqpTransportError('CONSUMER_START_FAILED', `consumer of ${queue} cancelled by the broker`),
+          );
           return;
         }
         inFlight += 1;
@@ -298,7 +311,9 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
     );
   } catch (err) {
     await closeModel(model, 2000);
-    throw new AmqpTransportError('CONSUMER_START_FAILED', `could not consume ${queue} at ${target.label}`, { cause: err });
+    throw new AmqpTransportError('CONSUMER_START_FAILED', `could not consume ${queue} at ${target.label}`, {
+      cause: err,
+    });
   }
   const consumerTag = consumeReply.consumerTag;
 

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HERALD_MESSAGE_TYPES, IMAGE_GENERATION_COMPLETED_TYPES, IMAGE_GENERATION_PROGRESS_TYPES } from '@herald/schemas';
+import {
+  HERALD_MESSAGE_TYPES,
+  IMAGE_GENERATION_COMPLETED_TYPES,
+  IMAGE_GENERATION_PROGRESS_TYPES,
+} from '@herald/schemas';
 import { AmqpTransportError } from './amqp-transport-error.ts';
 import { ALL_ROUTING_KEYS, routingKeyFor } from './routing-key.ts';
 

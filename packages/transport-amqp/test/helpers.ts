@@ -9,7 +9,7 @@ import amqp from 'amqplib';
 import type { AmqpDestination } from '../src/index.ts';
 
 /** Local brokers are allowed explicitly, as an operator would. */
-export const localPolicy = createDestinationPolicy({ allowCidrs: ['127.0.0.0/8'] });
+export const localPolicy = createDestinationPolicy({ allowCidrs: ['127.0.0.0/8', '::1/128'] });
 
 export function destinationFor(vhost: TestVhost, extra: Partial<AmqpDestination> = {}): AmqpDestination {
   return {
@@ -65,7 +65,10 @@ interface ManagedConnection {
 
 /** Broker connections of one vhost, as the management API lists them. */
 export async function listConnections(vhost: string): Promise<ManagedConnection[]> {
-  const list = (await rabbitManagement('GET', `/vhosts/${encodeURIComponent(vhost)}/connections`)) as ManagedConnection[];
+  const list = (await rabbitManagement(
+    'GET',
+    `/vhosts/${encodeURIComponent(vhost)}/connections`,
+  )) as ManagedConnection[];
   return list;
 }
 

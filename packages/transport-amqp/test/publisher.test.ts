@@ -3,8 +3,23 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HERALD_MESSAGE_TYPES } from '@herald/schemas';
 import { createTestUser, createTestVhost, getFreePort, rabbitManagement, uniqueName } from '@herald/testing';
-import { AmqpTransportError, type AmqpPublisher, createAmqpPublisher, EXCHANGE_NAME, routingKeyFor } from '../src/index.ts';
-import { destinationFor, drainQueue, killConnections, listConnections, localPolicy, openAdmin, startTcpServer, waitFor } from './helpers.ts';
+import {
+  AmqpTransportError,
+  type AmqpPublisher,
+  createAmqpPublisher,
+  EXCHANGE_NAME,
+  routingKeyFor,
+} from '../src/index.ts';
+import {
+  destinationFor,
+  drainQueue,
+  killConnections,
+  listConnections,
+  localPolicy,
+  openAdmin,
+  startTcpServer,
+  waitFor,
+} from './helpers.ts';
 
 function message(type = 'ImageGenerationProgress', extra: Record<string, unknown> = {}) {
   return {
@@ -130,7 +145,10 @@ describe('publisher against RabbitMQ', () => {
     await using vhost = await createTestVhost();
     await using admin = await openAdmin(vhost);
     await admin.ch.assertExchange(EXCHANGE_NAME, 'topic', { durable: true });
-    await admin.ch.assertQueue('full', { durable: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    await admin.ch.assertQueue('full', {
+      durable: true,
+      arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+    });
     await admin.ch.bindQueue('full', EXCHANGE_NAME, 'progress.update');
     const dest = destinationFor(vhost, { queueName: 'full' });
     const first = await publisher.publish(dest, message());
@@ -192,10 +210,7 @@ describe('publisher against RabbitMQ', () => {
 
   it('reports wrong credentials as broker_auth without echoing the password', async () => {
     await using vhost = await createTestVhost();
-    const outcome = await publisher.publish(
-      destinationFor(vhost, { password: 'definitely-wrong-pw-123' }),
-      message(),
-    );
+    const outcome = await publisher.publish(destinationFor(vhost, { password: 'definitely-wrong-pw-123' }), message());
     assert.equal(outcome.ok, false);
     assert.equal(outcome.code, 'broker_auth');
     assert.equal(outcome.retryable, true);
@@ -340,7 +355,10 @@ describe('publisher against misbehaving peers', () => {
     await using listener = await startTcpServer((s) => s.destroy());
     const p = createAmqpPublisher();
     try {
-      const byIp = await p.publish({ url: `amqp://127.0.0.1:${listener.port}/`, username: 'u', password: 'p' }, message());
+      const byIp = await p.publish(
+        { url: `amqp://127.0.0.1:${listener.port}/`, username: 'u', password: 'p' },
+        message(),
+      );
       assert.equal(byIp.code, 'blocked');
       assert.equal(byIp.retryable, false);
       const byName = await p.publish(
@@ -396,7 +414,10 @@ describe('publisher against misbehaving peers', () => {
       assert.equal(p.connectionCount, 1);
       assert.equal((await p.publish(destinationFor(vhostB, { queueName: 'q' }), message())).code, 'delivered');
       assert.equal(p.connectionCount, 1, 'the idlest connection made room');
-      assert.ok(await waitFor(async () => (await listConnections(vhostA.name)).length === 0), 'A closed by the broker view');
+      assert.ok(
+        await waitFor(async () => (await listConnections(vhostA.name)).length === 0),
+        'A closed by the broker view',
+      );
       assert.equal((await p.publish(destinationFor(vhostA, { queueName: 'q' }), message())).code, 'delivered');
       assert.ok(await waitFor(() => p.connectionCount === 0), 'idle connection closed');
     } finally {

@@ -4,9 +4,10 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import type { DeliveryOutcome } from '@herald/schemas';
 import { BlockedDestinationError, type DestinationPolicy } from '@herald/ssrf';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { classifyFailure } from './classify-failure.ts';
 import { parseRetryAfter } from './parse-retry-after.ts';
+import { startExchange } from './start-exchange.ts';
 import { TransportConfigError } from './transport-config-error.ts';
 
 export interface WebhookClientOptions {
@@ -50,12 +51,10 @@ export interface WebhookRequest {
 export interface WebhookClient {
   /** One delivery attempt. Never throws for an expected failure: every result is an outcome value. */
   deliver(req: WebhookRequest): Promise<DeliveryOutcome>;
-  /** Closes every pooled connection once in-flight requests finish. */
+  /** Waits for in-flight deliveries (each bounded by its deadline), then closes every connection. */
   close(): Promise<void>;
 }
 
-/** Tiny remainders are drained so the connection can be reused; more than this closes it instead. */
-const DRAIN_LIMIT_BYTES = 64 * 1024;
 const URL_CACHE_SIZE = 1024;
 const HOP_BY_HOP = new Set([
   'host',
@@ -218,50 +217,8 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     return agent;
   };
 
-  // Event-driven rather than `for await`: the async iterator costs more than the rest of the read.
-  const readExcerpt = (body: Dispatcher.ResponseData['body']): Promise<string> =>
-    new Promise<string>((resolve, reject) => {
-      const kept: Buffer[] = [];
-      let keptBytes = 0;
-      let discardedBytes = 0;
-      let settled = false;
-      const finish = (): void => {
-        if (settled) return;
-        settled = true;
-        body.off('data', onData);
-        resolve(keptBytes === 0 ? '' : Buffer.concat(kept, keptBytes).toString('utf8'));
-      };
-      const fail = (err: unknown): void => {
-        if (settled) return;
-        settled = true;
-        body.off('data', onData);
-        reject(err);
-      };
-      const onData = (chunk: Buffer): void => {
-        const room = maxResponseBytes - keptBytes;
-        if (room > 0) {
-          const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-          kept.push(part);
-          keptBytes += part.length;
-          discardedBytes += chunk.length - part.length;
-        } else {
-          discardedBytes += chunk.length;
-        }
-        // Past a small drain allowance the stream (and its connection) is destroyed: an endless body
-        // costs nothing more.
-        if (discardedBytes > DRAIN_LIMIT_BYTES) {
-          body.destroy();
-          finish();
-        }
-      };
-      body.on('data', onData);
-      body.once('end', finish);
-      body.once('error', fail);
-      // Closed with neither end nor error: treat as a reset rather than hang until the deadline.
-      body.once('close', () => fail(Object.assign(new Error('response body closed early'), { code: 'ECONNRESET' })));
-    });
 
-  const deliver = async (req: WebhookRequest): Promise<DeliveryOutcome> => {
+  const attempt = async (req: WebhookRequest): Promise<DeliveryOutcome> => {
     const started = now();
     const elapsed = (): number => Math.max(0, Math.round((now() - started) * 1000) / 1000);
     if (closed) return failure('cancelled', true, 'webhook client closed', elapsed());
@@ -314,11 +271,15 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     headers.accept = 'application/json';
     headers['content-type'] = 'application/json';
 
-    // One deadline over connect, TLS, headers and body; cleared on completion so finished attempts
-    // leave no timers behind (AbortSignal.timeout would keep each one until it fires).
-    // undici only acts on an abort once the request holds a socket, so a request still connecting
-    // or queued behind a busy pool is also raced against the deadline and left to abort later.
-    const controller = new AbortController();
+    // One deadline over connect, TLS, headers and body, cleared on completion. undici only sees an
+    // abort once the request holds a socket, so the exchange is also raced against the deadline: a
+    // request still connecting or queued behind a busy pool ends on time and is aborted later.
+    const exchange = startExchange(
+      agent,
+      { origin: target.origin, path: target.path, headers, body: req.body },
+      maxResponseBytes,
+    );
+    exchange.result.catch(() => {});
     let timedOut = false;
     let stop: (reason: unknown) => void = () => {};
     const stopped = new Promise<never>((_, reject) => {
@@ -326,28 +287,19 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort();
-      stop(new Error('deadline'));
+      const reason = new Error('deadline passed');
+      exchange.abort(reason);
+      stop(reason);
     }, attemptMs);
     const callerSignal = req.signal;
     const onCallerAbort = (): void => {
-      controller.abort();
-      stop(new Error('cancelled'));
+      const reason = new Error('cancelled');
+      exchange.abort(reason);
+      stop(reason);
     };
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    const signal = controller.signal;
-    let statusCode: number | undefined;
     try {
-      const exchange = agent
-        .request({ origin: target.origin, path: target.path, method: 'POST', headers, body: req.body, signal })
-        .then(async (res) => {
-          statusCode = res.statusCode;
-          return { res, excerpt: await readExcerpt(res.body) };
-        });
-      // The loser of the race may still settle later; nothing waits for it.
-      exchange.catch(() => {});
-      const { res, excerpt } = await Promise.race([exchange, stopped]);
-      statusCode = res.statusCode;
+      const { statusCode, retryAfter, excerpt } = await Promise.race([exchange.result, stopped]);
       const durationMs = elapsed();
       const withExcerpt = excerpt === '' ? {} : { responseExcerpt: excerpt };
       if (statusCode >= 200 && statusCode < 300) {
@@ -367,7 +319,7 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
           ...withExcerpt,
         });
       }
-      const retryAfterMs = parseRetryAfter(res.headers['retry-after'], wallClockMs());
+      const retryAfterMs = parseRetryAfter(retryAfter, wallClockMs());
       const extra = { statusCode, ...withExcerpt, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
       if (statusCode === 410) {
         return {
@@ -379,6 +331,7 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
       return failure('http_status', retryable, `HTTP ${statusCode}`, durationMs, extra);
     } catch (err) {
       const durationMs = elapsed();
+      const statusCode = exchange.statusCode();
       const extra = statusCode !== undefined ? { statusCode } : {};
       if (isAborted(callerSignal) && !timedOut) return failure('cancelled', true, 'cancelled', durationMs, extra);
       if (timedOut) {
@@ -392,11 +345,22 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     }
   };
 
+  const inFlight = new Set<Promise<DeliveryOutcome>>();
+  const deliver = (req: WebhookRequest): Promise<DeliveryOutcome> => {
+    const pending = attempt(req);
+    inFlight.add(pending);
+    pending.finally(() => inFlight.delete(pending)).catch(() => {});
+    return pending;
+  };
+
   const close = async (): Promise<void> => {
     closed = true;
+    // Every delivery ends by its deadline; what undici still holds after that (connects abandoned
+    // by a deadline) has no caller left, so the pools are destroyed rather than drained.
+    await Promise.allSettled([...inFlight]);
     const agents = [...identities.values()].map((i) => i.agent);
     identities.clear();
-    await Promise.all(agents.map((a) => a.close().catch(() => {})));
+    await Promise.all(agents.map((a) => a.destroy().catch(() => {})));
   };
 
   return { deliver, close };

@@ -612,6 +612,22 @@ describe('createWebhookClient configuration', () => {
     });
   }
 
+  it('close() lets in-flight deliveries finish', async () => {
+    let release: () => void = () => {};
+    const server = await https((_q, res) => {
+      release = () => res.end('late');
+    });
+    const c = createWebhookClient({ policy: LOOPBACK });
+    const pending = c.deliver({ url: server.origin, body: BODY, tls: { ca: pki.ca.cert } });
+    for (let i = 0; i < 200 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const closing = c.close();
+    release();
+    const outcome = await pending;
+    await closing;
+    assert.equal(outcome.code, 'delivered');
+    assert.equal(outcome.responseExcerpt, 'late');
+  });
+
   it('returns cancelled after close()', async () => {
     const c = createWebhookClient({ policy: LOOPBACK });
     await c.close();

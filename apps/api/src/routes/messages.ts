@@ -94,10 +94,13 @@ export const messageRoutes: Route[] = [
       if (principal.apiKey.credits !== null) {
         const parsed = parseHeraldMessage(body, query.type, { traceId });
         if (!parsed.ok) {
-          throw new ApiError('invalid_request', 'One or more validation errors occurred.', { errors: parsed.problem.errors });
+          throw new ApiError('invalid_request', 'One or more validation errors occurred.', {
+            errors: parsed.problem.errors,
+          });
         }
       }
-      const message = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+      const message =
+        typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
       const messageAppId = message['ApplicationId'];
       if (typeof messageAppId === 'string' && messageAppId.toLowerCase() !== appId) {
         throw fieldError('ApplicationId', 'expected the ApplicationId of the calling application');
@@ -107,7 +110,10 @@ export const messageRoutes: Route[] = [
         const catalogue = await deps.store.listRejectionCodes(appId);
         const code = message['RejectionCode'];
         if (catalogue.length > 0 && !catalogue.some((r) => r.code === code)) {
-          throw fieldError('RejectionCode', `expected one of the application's rejection codes: ${catalogue.map((r) => r.code).join(', ')}`);
+          throw fieldError(
+            'RejectionCode',
+            `expected one of the application's rejection codes: ${catalogue.map((r) => r.code).join(', ')}`,
+          );
         }
       }
       const idempotencyKey = c.req.header('idempotency-key');
@@ -124,7 +130,10 @@ export const messageRoutes: Route[] = [
       if (principal.apiKey.credits !== null) {
         const spent = await deps.store.spendCredits(principal.apiKey.id, 1);
         if (!spent.ok) {
-          throw new ApiError('credits_exhausted', 'The usage credits of this API key are exhausted; ask the platform operator for more.');
+          throw new ApiError(
+            'credits_exhausted',
+            'The usage credits of this API key are exhausted; ask the platform operator for more.',
+          );
         }
       }
       const result = await deps.engine.publish({

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
+import { usageError } from '../cli-error.ts';
 import { formatKeyValues, s } from '../format.ts';
 
 export function registerApplications(program: Command, ctx: () => CliContext): void {
@@ -28,25 +29,33 @@ export function registerApplications(program: Command, ctx: () => CliContext): v
     });
 }
 
+function requireApplication(c: CliContext): string {
+  const id = c.globals.application ?? c.env.applicationId;
+  if (id === undefined) throw usageError('name the application: --application <id>');
+  return id;
+}
+
 export function registerKeys(program: Command, ctx: () => CliContext): void {
-  const keys = program.command('keys').description('API keys of an application (operator); secrets are shown once');
+  const keys = program
+    .command('keys')
+    .description('API keys of an application (operator, with --application <id>); secrets are shown once');
   keys
     .command('issue')
     .description('issue an API key + secret for an application')
-    .requiredOption('--application <id>', 'application id')
     .option('--label <label>', 'label')
-    .action(async (opts: { application: string; label?: string }) => {
+    .action(async (opts: { label?: string }) => {
       const c = ctx();
-      const key = await c.api('operator').issueKey(opts.application, opts.label);
+      const application = requireApplication(c);
+      const key = await c.api('operator').issueKey(application, opts.label);
       c.out.result(key, () => `${c.out.c.green('✓')} key issued (the secret is shown only now)\n${formatKeyValues(key)}`);
     });
   keys
     .command('list')
     .description('list the keys of an application')
-    .requiredOption('--application <id>', 'application id')
-    .action(async (opts: { application: string }) => {
+    .action(async () => {
       const c = ctx();
-      const list = await c.api('operator').listKeys(opts.application);
+      const application = requireApplication(c);
+      const list = await c.api('operator').listKeys(application);
       c.out.result(list, () =>
         c.out.table(
           list.map((k) => ({ id: s(k['id']), key: s(k['key']), label: s(k['label']), revoked: s(k['revokedAt']) })),
@@ -57,19 +66,19 @@ export function registerKeys(program: Command, ctx: () => CliContext): void {
   keys
     .command('rotate <keyId>')
     .description('replace a key with a new key + secret')
-    .requiredOption('--application <id>', 'application id')
-    .action(async (keyId: string, opts: { application: string }) => {
+    .action(async (keyId: string) => {
       const c = ctx();
-      const key = await c.api('operator').rotateKey(opts.application, keyId);
+      const application = requireApplication(c);
+      const key = await c.api('operator').rotateKey(application, keyId);
       c.out.result(key, () => `${c.out.c.green('✓')} key rotated (the new secret is shown only now)\n${formatKeyValues(key)}`);
     });
   keys
     .command('revoke <keyId>')
     .description('revoke a key')
-    .requiredOption('--application <id>', 'application id')
-    .action(async (keyId: string, opts: { application: string }) => {
+    .action(async (keyId: string) => {
       const c = ctx();
-      const result = await c.api('operator').revokeKey(opts.application, keyId);
+      const application = requireApplication(c);
+      const result = await c.api('operator').revokeKey(application, keyId);
       c.out.result({ revoked: keyId, result }, () => `${c.out.c.green('✓')} key ${keyId} revoked`);
     });
 }

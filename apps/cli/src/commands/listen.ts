@@ -62,6 +62,23 @@ function printingSink(ctx: CliContext, forward: Sink, target: string): Sink {
   };
 }
 
+/** Re-sends the channel's own settings with this signing secret (the documented update needs them all). */
+async function applySecretToChannel(c: CliContext, channelId: string, signingSecret: string): Promise<void> {
+  const api = c.api();
+  const channel = await api.getChannel(channelId);
+  if (channel['channel'] !== 0) throw usageError(`channel ${channelId} is not a WebHook channel`);
+  const config = JSON.parse(String(channel['notificationChannelConfigurationJSON'] ?? '{}')) as Record<string, unknown>;
+  await api.updateWebHookChannel(channelId, {
+    isActive: channel['isActive'] === true,
+    includeImageData: channel['includeImageData'] === true,
+    webHookUrl: String(config['WebHookUrl']),
+    retryCount: Number(config['RetryCount']),
+    exponentialBackoffFactor: Number(config['ExponentialBackoffFactor']),
+    signingSecret,
+  });
+  c.out.note(`channel ${channelId} now signs its pushes with this listener's secret`);
+}
+
 export function registerListen(program: Command, ctx: () => CliContext): void {
   program
     .command('listen')
@@ -70,12 +87,13 @@ export function registerListen(program: Command, ctx: () => CliContext): void {
     .option('--port <port>', 'port to listen on', '8787')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--path <path>', 'path that accepts pushes', '/')
-    .option('--print-secret', 'print the signing secret (to configure it on the channel)')
+    .option('--print-secret', 'print the signing secret (to configure it on the channel yourself)')
+    .option('--channel <id>', 'set the signing secret on this WebHook channel through the API (needs credentials)')
     .addHelpText(
       'after',
       '\nThe signing secret is created on first use in the config dir ($HERALD_CONFIG_DIR, default ~/.config/herald)\nand reused on every restart. Pushes without a valid Standard Webhooks signature get a 401.',
     )
-    .action(async (opts: { forwardTo: string; port: string; host: string; path: string; printSecret?: boolean }) => {
+    .action(async (opts: { forwardTo: string; port: string; host: string; path: string; printSecret?: boolean; channel?: string }) => {
       const c = ctx();
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535)
@@ -87,6 +105,7 @@ export function registerListen(program: Command, ctx: () => CliContext): void {
         throw usageError(`--forward-to must be a URL, got ${opts.forwardTo}`);
       }
       const { secret, path: secretPath, created } = loadOrCreateListenSecret(c.env.configDir);
+      if (opts.channel !== undefined) await applySecretToChannel(c, opts.channel, secret);
       const receiver = createReceiver({
         auth: { signature: { secrets: [secret] } },
         sink: printingSink(c, createForwardSink({ url: target.toString() }), target.toString()),

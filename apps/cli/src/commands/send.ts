@@ -89,9 +89,13 @@ export function registerSend(program: Command, ctx: () => CliContext): void {
           throw usageError(`${path} is not valid JSON`);
         }
       }
+      const api = c.api();
+      // The documents' examples carry their own ApplicationId; the API wants the caller's.
+      if (f.example !== undefined && typeof message === 'object' && message !== null && 'ApplicationId' in message) {
+        (message as Record<string, unknown>)['ApplicationId'] = await api.applicationId();
+      }
       const timeoutMs = parseSeconds('--timeout', f.timeout, 1, 3600) * 1000;
       const intervalMs = parseSeconds('--interval', f.interval, 0.05, 60) * 1000;
-      const api = c.api();
       const published = await api.publish(message, {
         ...(type === undefined ? {} : { type }),
         ...(f.correlationId === undefined ? {} : { correlationId: f.correlationId }),
