@@ -4,11 +4,19 @@ import { EXIT_CODES, type ExitCode } from './exit-codes.ts';
 export class CliError extends Error {
   readonly exitCode: ExitCode;
   readonly code: string;
-  constructor(code: string, message: string, exitCode: ExitCode = EXIT_CODES.failure, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The command already printed the outcome; only the exit code is left to set. */
+  readonly reported: boolean;
+  constructor(
+    code: string,
+    message: string,
+    exitCode: ExitCode = EXIT_CODES.failure,
+    options?: { cause?: unknown; reported?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CliError';
     this.code = code;
     this.exitCode = exitCode;
+    this.reported = options?.reported === true;
   }
 }
 

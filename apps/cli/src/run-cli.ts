@@ -113,6 +113,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       if (error.code === 'commander.help') return EXIT_CODES.ok;
       return EXIT_CODES.usage;
     }
+    if (error instanceof CliError && error.reported) return error.exitCode;
     const mapped = mapError(error);
     const json = program.opts<GlobalOptions>().json === true;
     if (json) {

@@ -137,6 +137,7 @@ describe('herald CLI against a real API', () => {
     );
     const failing = await runHerald(['send', '--file', file, '--wait', '--timeout', '30', '--json', ...creds]);
     assert.equal(failing.code, 5, failing.stderr + failing.stdout);
+    assert.ok(Array.isArray(json(failing.stdout).deliveries), failing.stdout);
     const deadDelivery = (json(failing.stdout).deliveries as Array<{ id: string; state: string; channelId: string }>).find((d) => d.state === 'dead');
     assert.ok(deadDelivery);
     assert.equal(deadDelivery.channelId, dead.id);

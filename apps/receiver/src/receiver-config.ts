@@ -56,8 +56,8 @@ export const ReceiverConfig = z.strictObject({
   amqp: z
     .strictObject({
       url: z.string().regex(/^amqps?:\/\//, 'expected an amqp:// or amqps:// URL'),
-      username: z.string().optional(),
-      password: z.string().optional(),
+      username: nonEmpty,
+      password: z.string(),
       queue: nonEmpty,
       prefetch: z.int().min(1).max(10_000).optional(),
       /** Serve HTTPS too. Default false in AMQP mode. */

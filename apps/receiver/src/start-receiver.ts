@@ -44,7 +44,8 @@ export async function startReceiver(
             keyPem: readPemFile(config.tls.keyFile, 'tls.keyFile'),
           },
         }),
-    allowPlainHttp: config.allowPlainHttp,
+    // An AMQP-only receiver serves nothing, so it needs no certificate.
+    allowPlainHttp: config.allowPlainHttp || (config.amqp !== undefined && !config.amqp.serveHttp),
     path: config.path,
     maxBodyBytes: config.maxBodyBytes,
     ...(options.logger === undefined ? {} : { logger: options.logger }),

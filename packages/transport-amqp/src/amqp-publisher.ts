@@ -87,6 +87,10 @@ interface BrokerConnection {
   target: AmqpTarget;
   model: ChannelModel;
   channel: Promise<ConfirmChannel | Failure> | undefined;
+  /** The open confirm channel once `channel` has resolved (fast path: no promise, no timer). */
+  openChannel: ConfirmChannel | undefined;
+  /** Queue names ('' = exchange only) whose topology is declared on this connection. */
+  topologyDone: Set<string>;
   /** Per queue name ('' = exchange only): the topology assertion, run once per connection. */
   topology: Map<string, Promise<Failure | null>>;
   /**
@@ -313,6 +317,8 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       target,
       model,
       channel: undefined,
+      openChannel: undefined,
+      topologyDone: new Set(),
       topology: new Map(),
       byMessageId: new Map(),
       drain: undefined,
@@ -382,9 +388,13 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
           }
         });
         ch.on('close', () => {
-          if (conn.channel === opening) conn.channel = undefined;
+          if (conn.channel === opening) {
+            conn.channel = undefined;
+            conn.openChannel = undefined;
+          }
           failAllPending(conn, closedFailure(conn, 'channel'));
         });
+        if (conn.channel === opening) conn.openChannel = ch;
         return ch;
       },
       (err: unknown): Failure => {
@@ -444,6 +454,7 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
     if (p === undefined) {
       p = declareTopology(conn, queueName).then((r) => {
         if (r !== null) conn.topology.delete(k);
+        else conn.topologyDone.add(k);
         return r;
       });
       conn.topology.set(k, p);
@@ -575,12 +586,12 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
         retryable: true,
         error: `broker at ${target.label} did not answer (${what}) within ${confirmTimeoutMs} ms`,
       });
-      if (dest.assertTopology ?? defaultAssertTopology) {
+      if ((dest.assertTopology ?? defaultAssertTopology) && !conn.topologyDone.has(dest.queueName ?? '')) {
         const topo = await withDeadline(ensureTopology(conn, dest.queueName), confirmTimeoutMs);
         if (topo === TIMED_OUT) return stepTimeout('declaring the topology');
         if (topo !== null) return topo;
       }
-      const ch = await withDeadline(openChannel(conn), confirmTimeoutMs);
+      const ch = conn.openChannel ?? (await withDeadline(openChannel(conn), confirmTimeoutMs));
       if (ch === TIMED_OUT) return stepTimeout('opening a channel');
       if (!('publish' in ch)) return ch;
       // Bounded: each wait ends on drain, channel close, a settled twin or the deadline.

@@ -1,7 +1,7 @@
 export type AmqpTransportErrorCode =
   | 'INVALID_CONFIG'
   | 'UNKNOWN_MESSAGE_TYPE'
-  | 'PUBLISHER_CLOSED'
+ 
   | 'CONSUMER_START_FAILED';
 
 /** Misconfiguration or misuse of the transport (never an expected delivery failure: those are outcomes). */

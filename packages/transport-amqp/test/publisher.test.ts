@@ -208,6 +208,35 @@ describe('publisher against RabbitMQ', () => {
     }
   });
 
+  it('delivers a burst larger than the socket buffer (waits for drain instead of piling up writes)', async () => {
+    await using vhost = await createTestVhost();
+    const dest = destinationFor(vhost, { queueName: 'big' });
+    const big = 'x'.repeat(256 * 1024);
+    const outcomes = await Promise.all(
+      Array.from({ length: 64 }, () =>
+        publisher.publish(dest, { ...message(), body: JSON.stringify({ MessageType: 'ImageGenerationProgress', big }) }),
+      ),
+    );
+    assert.deepEqual(
+      outcomes.filter((o) => o.code !== 'delivered').map((o) => o.code),
+      [],
+    );
+    await using admin = await openAdmin(vhost);
+    assert.equal((await admin.ch.checkQueue('big')).messageCount, 64);
+  });
+
+  it('answers cancelled (retryable) after close, without throwing', async () => {
+    await using vhost = await createTestVhost();
+    const p = createAmqpPublisher({ policy: localPolicy });
+    assert.equal((await p.publish(destinationFor(vhost), message())).code, 'broker_returned');
+    assert.equal(p.connectionCount, 1);
+    await p.close();
+    assert.equal(p.connectionCount, 0);
+    const o = await p.publish(destinationFor(vhost), message());
+    assert.equal(o.code, 'cancelled');
+    assert.equal(o.retryable, true);
+  });
+
   it('reports wrong credentials as broker_auth without echoing the password', async () => {
     await using vhost = await createTestVhost();
     const outcome = await publisher.publish(destinationFor(vhost, { password: 'definitely-wrong-pw-123' }), message());

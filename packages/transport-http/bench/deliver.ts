@@ -1,7 +1,7 @@
 // Webhook transport benchmark: client.deliver (signatures on) vs a bare undici request loop, same
 // receiver, same concurrency, same run. Loopback only; bounded in rounds, requests and time.
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createWebhookSigner } from '@herald/auth';
@@ -69,7 +69,8 @@ const ports = await new Promise<{ tls: number; mtls: number }>((resolve, reject)
 const url = `https://127.0.0.1:${ports.tls}/hooks`;
 const mtlsUrl = `https://127.0.0.1:${ports.mtls}/hooks`;
 const body = JSON.stringify({ type: 'image.checked', data: { imageId: 'img_123', verdict: 'clean', score: 0.02 } });
-const signer = createWebhookSigner({ secrets: [`whsec_${randomBytes(32).toString('base64')}`] });
+const secretBytes = randomBytes(32);
+const signer = createWebhookSigner({ secrets: [`whsec_${secretBytes.toString('base64')}`] });
 const nowSeconds = Math.floor(Date.now() / 1000);
 
 const bare = new Agent({ connect: { ca: pki.ca.cert }, connections: CONCURRENCY });
@@ -150,6 +151,22 @@ for (let r = 0; r < ROUNDS && performance.now() - benchStart < BUDGET_MS; r++) {
 }
 
 await Promise.all([cidrClient.close(), openClient.close(), bare.close()]);
+
+// Signing alone, no network: the signer against one HMAC over the same content with a KeyObject.
+const SIGNS = 20_000;
+const secretKey = createSecretKey(secretBytes);
+const signUs = { signer: [] as number[], keyObjectHmac: [] as number[] };
+for (let r = 0; r < 5; r++) {
+  let t0 = performance.now();
+  for (let i = 0; i < SIGNS; i++) signer.sign({ id: `msg_${i}`, timestampSeconds: nowSeconds, body });
+  signUs.signer.push(((performance.now() - t0) * 1000) / SIGNS);
+  t0 = performance.now();
+  for (let i = 0; i < SIGNS; i++)
+    createHmac('sha256', secretKey).update(`msg_${i}.${nowSeconds}.${body}`).digest('base64');
+  signUs.keyObjectHmac.push(((performance.now() - t0) * 1000) / SIGNS);
+}
+const signerUs = median(signUs.signer);
+const keyObjectHmacUs = median(signUs.keyObjectHmac);
 receiver.disconnect();
 
 const summary: Record<string, { perSecond: number; p50Ms: number; p99Ms: number }> = {};
@@ -175,6 +192,9 @@ for (const [name, s] of Object.entries(summary)) {
 }
 console.log(`  herald / bare undici (median of per-round ratios): ${(ratioVsBare * 100).toFixed(1)} % (goal >= 90 %)`);
 console.log(`  herald without signatures / bare undici: ${(unsignedRatioVsBare * 100).toFixed(1)} %`);
+console.log(
+  `  signing per message: createWebhookSigner ${signerUs.toFixed(1)} µs, HMAC with a KeyObject ${keyObjectHmacUs.toFixed(1)} µs`,
+);
 console.log(`  SSRF guard cost (allow-127 CIDR vs allowAll): ${ssrfGuardCostPct.toFixed(1)} %`);
 console.log(`  mTLS cost (client certificate vs none): ${mtlsCostPct.toFixed(1)} %`);
 console.log(
@@ -186,6 +206,8 @@ console.log(
     ...summary,
     ratioVsBareUndici: Number(ratioVsBare.toFixed(3)),
     unsignedRatioVsBareUndici: Number(unsignedRatioVsBare.toFixed(3)),
+    signerUs: Number(signerUs.toFixed(1)),
+    keyObjectHmacUs: Number(keyObjectHmacUs.toFixed(1)),
     ssrfGuardCostPct: Number(ssrfGuardCostPct.toFixed(1)),
     mtlsCostPct: Number(mtlsCostPct.toFixed(1)),
   }),

@@ -217,7 +217,6 @@ export function createWebhookClient(options: WebhookClientOptions): WebhookClien
     return agent;
   };
 
-
   const attempt = async (req: WebhookRequest): Promise<DeliveryOutcome> => {
     const started = now();
     const elapsed = (): number => Math.max(0, Math.round((now() - started) * 1000) / 1000);

@@ -123,7 +123,7 @@ export function registerSend(program: Command, ctx: () => CliContext): void {
           ...waited.deliveries.map((d) => `  ${s(d['id'])}  ${stateColor(c.out, s(d['state']))}  attempts ${s(d['attempts'])}  ${s(d['lastError'])}`),
         ].join('\n'),
       );
-      if (waited.outcome === 'dead') throw new CliError('delivery_dead', 'a delivery is dead', EXIT_CODES.deliveryDead);
-      if (waited.outcome === 'timeout') throw new CliError('timeout', `not delivered within ${f.timeout} s`, EXIT_CODES.timeout);
+      if (waited.outcome === 'dead') throw new CliError('delivery_dead', 'a delivery is dead', EXIT_CODES.deliveryDead, { reported: true });
+      if (waited.outcome === 'timeout') throw new CliError('timeout', `not delivered within ${f.timeout} s`, EXIT_CODES.timeout, { reported: true });
     });
 }
