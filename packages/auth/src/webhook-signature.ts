@@ -1,5 +1,6 @@
 import {
   createHmac,
+  createSecretKey,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -153,7 +154,8 @@ export function createWebhookSigner(options: {
   secrets: readonly string[];
   ed25519PrivateKeys?: readonly Ed25519KeyInput[];
 }): WebhookSigner {
-  const secrets = (options.secrets ?? []).map((s, i) => decodeSecret(s, `secrets[${i}]`));
+  // KeyObjects are imported once; a raw Buffer key would be re-imported on every HMAC.
+  const secrets = (options.secrets ?? []).map((s, i) => createSecretKey(decodeSecret(s, `secrets[${i}]`)));
   const privateKeys = (options.ed25519PrivateKeys ?? []).map((k, i) =>
     toEd25519Key(k, 'private', `ed25519PrivateKeys[${i}]`),
   );
@@ -189,7 +191,8 @@ function readAliased(headers: HeaderSource, name: 'id' | 'timestamp' | 'signatur
  * listed signature matches any configured secret or public key.
  */
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
-  const secrets = (options.secrets ?? []).map((s, i) => decodeSecret(s, `secrets[${i}]`));
+  // KeyObjects are imported once; a raw Buffer key would be re-imported on every HMAC.
+  const secrets = (options.secrets ?? []).map((s, i) => createSecretKey(decodeSecret(s, `secrets[${i}]`)));
   const publicKeys = (options.ed25519PublicKeys ?? []).map((k, i) =>
     toEd25519Key(k, 'public', `ed25519PublicKeys[${i}]`),
   );
