@@ -14,7 +14,17 @@ try {
   throw err;
 }
 const logger = createLogger({ level: env.HERALD_LOG_LEVEL });
-const platform = await startPlatform(env, { logger });
+let platform: Awaited<ReturnType<typeof startPlatform>>;
+try {
+  platform = await startPlatform(env, { logger });
+} catch (err) {
+  // Misconfiguration found while wiring (unreadable CA file, port taken, bad keyring): say what, exit.
+  const code = (err as { code?: unknown }).code;
+  process.stderr.write(
+    `herald-api: cannot start: ${err instanceof Error ? err.message : String(err)}${typeof code === 'string' ? ` [${code}]` : ''}\n`,
+  );
+  process.exit(err instanceof EnvError ? 2 : 1);
+}
 logger.info(
   {
     api: platform.url,

@@ -41,7 +41,6 @@ export function toOpenApiPath(path: string): string {
 export function buildOpenApiDocument(routes: readonly Route[], info: { version: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    if (route.hidden) continue;
     const parameters: unknown[] = [];
     if (route.params !== undefined) {
       const s = jsonSchema(route.params, 'input');

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import { createCertificateAuthority, generateWebhookSecret } from '@herald/auth';
+import { type CertificateAuthority, createCertificateAuthority, generateWebhookSecret } from '@herald/auth';
 import { createEngine, createRabbitMqTransport, createWebhookTransport, type EngineLogger } from '@herald/engine';
 import { createDestinationPolicy } from '@herald/ssrf';
 import { createStore, generateKeyringSpec, parseKeyring } from '@herald/store';
@@ -13,8 +13,8 @@ import { createWebhookClient } from '@herald/transport-http';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { bootstrapPlatform } from './bootstrap.ts';
-import { ensureDataDir, readOrCreateSecret } from './data-dir.ts';
-import type { ApiEnv } from './env.ts';
+import { ensureDataDir, readOrCreateSecret, writePrivateFile } from './data-dir.ts';
+import { type ApiEnv, EnvError } from './env.ts';
 import { createLogger } from './logger.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limiter.ts';
@@ -29,6 +29,30 @@ export interface Platform {
   readonly embeddedWorker: boolean;
   /** Stops accepting requests, stops the worker within the deadline, closes transports and the store. Idempotent. */
   close(): Promise<void>;
+}
+
+function readCaFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new EnvError(
+      `HERALD_EXTRA_CA_FILE: cannot read ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new EnvError(`HERALD_EXTRA_CA_FILE: ${path} holds no PEM certificate`);
+  }
+  return text;
+}
+
+/** The CA signing mTLS client certificates of webhook channels, kept in the data directory (0600). */
+async function loadOrCreateClientCa(dataDir: string): Promise<CertificateAuthority> {
+  const path = resolve(dataDir, 'client-ca.json');
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as CertificateAuthority;
+  const ca = await createCertificateAuthority({ commonName: 'Herald client certificates', validDays: 3650 });
+  writePrivateFile(path, `${JSON.stringify({ certPem: ca.certPem, keyPem: ca.keyPem })}\n`);
+  return ca;
 }
 
 function engineLogger(logger: Logger): EngineLogger {
@@ -49,16 +73,8 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
   const jwtSecret =
     env.HERALD_JWT_SECRET ??
     readOrCreateSecret(dataDir, 'jwt-secret', () => randomBytes(48).toString('base64url')).value;
-  const caText = readOrCreateSecret(dataDir, 'client-ca.json', () => '').value;
-  let ca: { certPem: string; keyPem: string };
-  if (caText === '') {
-    ca = await createCertificateAuthority({ commonName: 'Herald client certificates', validDays: 3650 });
-    const { writePrivateFile } = await import('./data-dir.ts');
-    writePrivateFile(resolve(dataDir, 'client-ca.json'), `${JSON.stringify(ca)}\n`);
-  } else {
-    ca = JSON.parse(caText) as { certPem: string; keyPem: string };
-  }
-  const extraCa = env.HERALD_EXTRA_CA_FILE === undefined ? undefined : readFileSync(env.HERALD_EXTRA_CA_FILE, 'utf8');
+  const ca = await loadOrCreateClientCa(dataDir);
+  const extraCa = env.HERALD_EXTRA_CA_FILE === undefined ? undefined : readCaFile(env.HERALD_EXTRA_CA_FILE);
 
   const store = await createStore({
     url: env.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'herald.db')}`,
@@ -114,7 +130,15 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
     const s = serve({ fetch: app.fetch, hostname: env.HERALD_HOST, port: env.HERALD_PORT }, () =>
       resolveServer(s as Server),
     ) as Server;
-    s.once('error', reject);
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES'
+          ? new EnvError(
+              `HERALD_HOST/HERALD_PORT: cannot listen on ${env.HERALD_HOST}:${env.HERALD_PORT} (${err.code})`,
+            )
+          : err,
+      ),
+    );
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

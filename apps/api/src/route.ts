@@ -50,8 +50,6 @@ export interface RouteSpec<P, Q, B> {
   /** Extra request headers to document. */
   headers?: readonly { name: string; description: string; required?: boolean }[];
   responses: Record<number, RouteResponseSpec>;
-  /** Left out of rate limiting and request metrics by route (docs assets). */
-  hidden?: boolean;
   handler(input: RouteInput<Out<P>, Out<Q>, Out<B>>): Promise<Response> | Response;
 }
 
@@ -71,7 +69,6 @@ export interface Route {
   openapiBody?: Record<string, unknown>;
   headers: readonly { name: string; description: string; required?: boolean }[];
   responses: Record<number, RouteResponseSpec>;
-  hidden: boolean;
   handler(input: RouteInput<unknown, unknown, unknown>): Promise<Response> | Response;
 }
 
@@ -84,7 +81,6 @@ export function defineRoute<
     ...spec,
     bodyKinds: spec.bodyKinds ?? ['json'],
     headers: spec.headers ?? [],
-    hidden: spec.hidden ?? false,
     handler: spec.handler as Route['handler'],
   } as Route;
 }

@@ -170,8 +170,9 @@ describe('bad input', () => {
   });
 
   it('answers a problem for unknown endpoints', async () => {
-    const res = await h.app.request('/api/v1/nothing-here');
+    const res = await h.app.request('/api/v1/nothing-here', { headers: { 'x-correlation-id': 'corr-404' } });
     assert.equal(res.status, 404);
+    assert.equal(res.headers.get('x-correlation-id'), 'corr-404', 'echoed on errors too');
     assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   });
 });

@@ -66,4 +66,15 @@ describe('src/main.ts as a process', () => {
     assert.match(stderr, /HERALD_JWT_SECRET/);
     assert.doesNotMatch(stderr, /tiny-secret/);
   });
+
+  it('stops with a readable message when a configured file is missing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-main-'));
+    try {
+      const p = run({ HERALD_DATA_DIR: dataDir, HERALD_PORT: '0', HERALD_EXTRA_CA_FILE: join(dataDir, 'nope.pem') });
+      assert.equal(await p.exited, 2);
+      assert.match(p.output().stderr, /HERALD_EXTRA_CA_FILE: cannot read .*nope\.pem \(ENOENT\)/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -26,7 +26,11 @@ export function createCliApi(connection: Connection, applicationId: string | und
       if (applicationId !== undefined) return applicationId;
       const token = await client.mintToken();
       if (token.applicationId === null) {
-        throw new CliError('no_application', 'operator credentials: name the application with --application <id>', EXIT_CODES.usage);
+        throw new CliError(
+          'no_application',
+          'operator credentials: name the application with --application <id>',
+          EXIT_CODES.usage,
+        );
       }
       return token.applicationId;
     })();

@@ -16,7 +16,8 @@ export function channelRow(v: View): Record<string, string> {
   } catch {
     target = '';
   }
-  const kind = v['channel'] === 0 ? 'WebHook' : v['channel'] === 2 ? 'RabbitMQ' : v['channel'] === 1 ? 'SignalR' : s(v['channel']);
+  const kind =
+    v['channel'] === 0 ? 'WebHook' : v['channel'] === 2 ? 'RabbitMQ' : v['channel'] === 1 ? 'SignalR' : s(v['channel']);
   return { id: s(v['id']), channel: kind, active: v['isActive'] ? 'yes' : 'no', target };
 }
 

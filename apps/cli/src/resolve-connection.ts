@@ -31,21 +31,33 @@ function pairOf(value: unknown): KeyPair | undefined {
 }
 
 /** Reads the one-command start's credentials.json: the API URL, the operator key and the demo application's key. */
-export function readCredentialsFile(path: string): { url?: string; operator?: KeyPair; application?: KeyPair; applicationId?: string } {
+export function readCredentialsFile(path: string): {
+  url?: string;
+  operator?: KeyPair;
+  application?: KeyPair;
+  applicationId?: string;
+} {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new CliError('credentials_file', `cannot read the credentials file ${path}`, EXIT_CODES.usage, { cause: error });
+    throw new CliError('credentials_file', `cannot read the credentials file ${path}`, EXIT_CODES.usage, {
+      cause: error,
+    });
   }
-  if (typeof json !== 'object' || json === null) throw new CliError('credentials_file', `${path} is not a JSON object`, EXIT_CODES.usage);
+  if (typeof json !== 'object' || json === null)
+    throw new CliError('credentials_file', `${path} is not a JSON object`, EXIT_CODES.usage);
   const j = json as Record<string, unknown>;
   const url = str(j['apiUrl']) ?? str(j['url']) ?? str(j['baseUrl']);
   const operator = pairOf(j['operator']);
   const application =
-    pairOf(j['application']) ?? pairOf(j['demoApplication']) ?? pairOf(j['demo']) ?? pairOf((j['applications'] as unknown[] | undefined)?.[0]);
+    pairOf(j['application']) ??
+    pairOf(j['demoApplication']) ??
+    pairOf(j['demo']) ??
+    pairOf((j['applications'] as unknown[] | undefined)?.[0]);
   const demo = j['demo'] ?? j['demoApplication'] ?? j['application'];
-  const applicationId = typeof demo === 'object' && demo !== null ? str((demo as Record<string, unknown>)['applicationId']) : undefined;
+  const applicationId =
+    typeof demo === 'object' && demo !== null ? str((demo as Record<string, unknown>)['applicationId']) : undefined;
   return {
     ...(url ? { url } : {}),
     ...(operator ? { operator } : {}),
@@ -64,7 +76,11 @@ export function resolveConnection(globals: GlobalOptions, env: CliEnv, role: 'op
   const creds = file === undefined ? {} : readCredentialsFile(file);
   const baseUrl = globals.url ?? env.url ?? creds.url;
   if (baseUrl === undefined) {
-    throw new CliError('no_url', 'no API URL: pass --url, set HERALD_URL, or --credentials data/credentials.json', EXIT_CODES.usage);
+    throw new CliError(
+      'no_url',
+      'no API URL: pass --url, set HERALD_URL, or --credentials data/credentials.json',
+      EXIT_CODES.usage,
+    );
   }
   const token = globals.token ?? env.token;
   const apiKey = globals.apiKey ?? env.apiKey;
@@ -75,12 +91,19 @@ export function resolveConnection(globals: GlobalOptions, env: CliEnv, role: 'op
     if (apiKey === undefined || apiSecret === undefined) {
       throw new CliError('partial_key', 'give both the API key and the API secret', EXIT_CODES.usage);
     }
-    return { baseUrl, apiKey, apiSecret, ...(token === undefined ? {} : { token }), ...(application ? { applicationId: application } : {}) };
+    return {
+      baseUrl,
+      apiKey,
+      apiSecret,
+      ...(token === undefined ? {} : { token }),
+      ...(application ? { applicationId: application } : {}),
+    };
   }
   const pair = role === 'operator' ? (creds.operator ?? creds.application) : (creds.application ?? creds.operator);
   const usesDemo = pair !== undefined && pair === creds.application;
   const appId = application ?? (usesDemo ? creds.applicationId : undefined);
-  if (pair !== undefined) return { baseUrl, ...pair, ...(token === undefined ? {} : { token }), ...(appId ? { applicationId: appId } : {}) };
+  if (pair !== undefined)
+    return { baseUrl, ...pair, ...(token === undefined ? {} : { token }), ...(appId ? { applicationId: appId } : {}) };
   if (token !== undefined) return { baseUrl, token, ...(application ? { applicationId: application } : {}) };
   throw new CliError(
     'no_credentials',

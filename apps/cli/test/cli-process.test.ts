@@ -42,7 +42,17 @@ describe('herald CLI against a real API', () => {
   it('prints help for every command and exits 2 on usage errors', async () => {
     const help = await runHerald(['--help']);
     assert.equal(help.code, 0);
-    for (const cmd of ['applications', 'keys', 'token', 'channels', 'send', 'deliveries', 'certs', 'listen', 'receive']) {
+    for (const cmd of [
+      'applications',
+      'keys',
+      'token',
+      'channels',
+      'send',
+      'deliveries',
+      'certs',
+      'listen',
+      'receive',
+    ]) {
       assert.match(help.stdout, new RegExp(`\\b${cmd}\\b`));
     }
     assert.equal((await runHerald(['channels', 'create-webhook', '--help'])).code, 0);
@@ -54,7 +64,16 @@ describe('herald CLI against a real API', () => {
   it('exits 4 without credentials or with wrong ones, and never prints the secret', async () => {
     const none = await runHerald(['channels', 'list', '--url', api.url]);
     assert.equal(none.code, 4);
-    const wrong = await runHerald(['channels', 'list', '--url', api.url, '--api-key', 'hk_nope', '--api-secret', 'very-secret-value-123']);
+    const wrong = await runHerald([
+      'channels',
+      'list',
+      '--url',
+      api.url,
+      '--api-key',
+      'hk_nope',
+      '--api-secret',
+      'very-secret-value-123',
+    ]);
     assert.equal(wrong.code, 4, wrong.stderr);
     assert.doesNotMatch(wrong.stderr + wrong.stdout, /very-secret-value-123/);
     const noUrl = await runHerald(['channels', 'list']);
@@ -70,29 +89,72 @@ describe('herald CLI against a real API', () => {
     assert.equal(list.code, 0);
     assert.match(list.stdout, /cli-test/);
 
-    const issued = json((await runHerald(['keys', 'issue', '--application', app.id, '--label', 'ci', '--json', ...creds])).stdout);
+    const issued = json(
+      (await runHerald(['keys', 'issue', '--application', app.id, '--label', 'ci', '--json', ...creds])).stdout,
+    );
     assert.equal(typeof issued.secret, 'string');
-    const token = await runHerald(['token', 'mint', '--json', '--url', api.url, '--api-key', issued.key, '--api-secret', issued.secret]);
+    const token = await runHerald([
+      'token',
+      'mint',
+      '--json',
+      '--url',
+      api.url,
+      '--api-key',
+      issued.key,
+      '--api-secret',
+      issued.secret,
+    ]);
     assert.equal(token.code, 0, token.stderr);
     assert.equal(json(token.stdout).applicationId, app.id);
 
-    const rotated = json((await runHerald(['keys', 'rotate', issued.id, '--application', app.id, '--json', ...creds])).stdout);
+    const rotated = json(
+      (await runHerald(['keys', 'rotate', issued.id, '--application', app.id, '--json', ...creds])).stdout,
+    );
     assert.notEqual(rotated.secret, issued.secret);
     const revoke = await runHerald(['keys', 'revoke', rotated.id, '--application', app.id, ...creds]);
     assert.equal(revoke.code, 0, revoke.stderr);
-    const keys = json((await runHerald(['keys', 'list', '--application', app.id, '--json', ...creds])).stdout) as Array<{ id: string; revokedAt: string | null }>;
+    const keys = json(
+      (await runHerald(['keys', 'list', '--application', app.id, '--json', ...creds])).stdout,
+    ) as Array<{ id: string; revokedAt: string | null }>;
     assert.ok(keys.find((k) => k.id === rotated.id)?.revokedAt);
-    const revokedToken = await runHerald(['token', 'mint', '--url', api.url, '--api-key', rotated.key, '--api-secret', rotated.secret]);
+    const revokedToken = await runHerald([
+      'token',
+      'mint',
+      '--url',
+      api.url,
+      '--api-key',
+      rotated.key,
+      '--api-secret',
+      rotated.secret,
+    ]);
     assert.equal(revokedToken.code, 4);
   });
 
   it('creates, lists, updates and deletes channels; a missing channel exits 3', async () => {
-    const created = await runHerald(['channels', 'create-webhook', '--webhook-url', `${targetUrl}?tmp=1`, '--retry-count', '2', '--json', ...creds]);
+    const created = await runHerald([
+      'channels',
+      'create-webhook',
+      '--webhook-url',
+      `${targetUrl}?tmp=1`,
+      '--retry-count',
+      '2',
+      '--json',
+      ...creds,
+    ]);
     assert.equal(created.code, 0, created.stderr);
     const channel = json(created.stdout);
     const list = await runHerald(['channels', 'list', ...creds]);
     assert.match(list.stdout, new RegExp(channel.id));
-    const updated = await runHerald(['channels', 'update-webhook', channel.id, '--webhook-url', `${targetUrl}?tmp=2`, '--inactive', '--json', ...creds]);
+    const updated = await runHerald([
+      'channels',
+      'update-webhook',
+      channel.id,
+      '--webhook-url',
+      `${targetUrl}?tmp=2`,
+      '--inactive',
+      '--json',
+      ...creds,
+    ]);
     assert.equal(updated.code, 0, updated.stderr);
     assert.equal(json(updated.stdout).isActive, false);
     const details = await runHerald(['channels', 'get', channel.id, '--json', ...creds]);
@@ -107,8 +169,32 @@ describe('herald CLI against a real API', () => {
   });
 
   it('sends an example and waits until it is delivered (exit 0), or dead (exit 5)', async () => {
-    const created = json((await runHerald(['channels', 'create-webhook', '--webhook-url', targetUrl, '--retry-count', '0', '--json', ...creds])).stdout);
-    const sent = await runHerald(['send', '--example', 'ImageGenerationProgress', '--correlation-id', 'cli-1', '--wait', '--timeout', '30', '--json', ...creds]);
+    const created = json(
+      (
+        await runHerald([
+          'channels',
+          'create-webhook',
+          '--webhook-url',
+          targetUrl,
+          '--retry-count',
+          '0',
+          '--json',
+          ...creds,
+        ])
+      ).stdout,
+    );
+    const sent = await runHerald([
+      'send',
+      '--example',
+      'ImageGenerationProgress',
+      '--correlation-id',
+      'cli-1',
+      '--wait',
+      '--timeout',
+      '30',
+      '--json',
+      ...creds,
+    ]);
     assert.equal(sent.code, 0, sent.stderr + sent.stdout);
     const result = json(sent.stdout);
     assert.equal(result.outcome, 'delivered');
@@ -120,7 +206,20 @@ describe('herald CLI against a real API', () => {
 
     // A second channel nobody listens on: its delivery goes dead at once (retry count 0).
     const deadPort = await getFreePort();
-    const dead = json((await runHerald(['channels', 'create-webhook', '--webhook-url', `http://127.0.0.1:${deadPort}/`, '--retry-count', '0', '--json', ...creds])).stdout);
+    const dead = json(
+      (
+        await runHerald([
+          'channels',
+          'create-webhook',
+          '--webhook-url',
+          `http://127.0.0.1:${deadPort}/`,
+          '--retry-count',
+          '0',
+          '--json',
+          ...creds,
+        ])
+      ).stdout,
+    );
     const file = join(dir, 'checking.json');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(
@@ -138,7 +237,9 @@ describe('herald CLI against a real API', () => {
     const failing = await runHerald(['send', '--file', file, '--wait', '--timeout', '30', '--json', ...creds]);
     assert.equal(failing.code, 5, failing.stderr + failing.stdout);
     assert.ok(Array.isArray(json(failing.stdout).deliveries), failing.stdout);
-    const deadDelivery = (json(failing.stdout).deliveries as Array<{ id: string; state: string; channelId: string }>).find((d) => d.state === 'dead');
+    const deadDelivery = (
+      json(failing.stdout).deliveries as Array<{ id: string; state: string; channelId: string }>
+    ).find((d) => d.state === 'dead');
     assert.ok(deadDelivery);
     assert.equal(deadDelivery.channelId, dead.id);
 
@@ -147,7 +248,16 @@ describe('herald CLI against a real API', () => {
     const redeliver = await runHerald(['deliveries', 'redeliver', deadDelivery.id, '--json', ...creds]);
     assert.equal(redeliver.code, 0, redeliver.stderr);
     assert.ok(['pending', 'delivering', 'dead'].includes(json(redeliver.stdout).state));
-    const recover = await runHerald(['deliveries', 'recover', '--since', '1h', '--channel', dead.id, '--json', ...creds]);
+    const recover = await runHerald([
+      'deliveries',
+      'recover',
+      '--since',
+      '1h',
+      '--channel',
+      dead.id,
+      '--json',
+      ...creds,
+    ]);
     assert.equal(recover.code, 0, recover.stderr);
     assert.equal(typeof json(recover.stdout).recovered, 'number');
     assert.equal((await runHerald(['deliveries', 'show', '00000000-0000-4000-8000-000000000000', ...creds])).code, 3);
@@ -165,7 +275,9 @@ describe('herald CLI against a real API', () => {
     assert.ok(cert.checkHost('localhost'));
     assert.equal(statSync(join(out, 'server-key.pem')).mode & 0o077, 0, 'private keys are owner-only');
 
-    const channel = json((await runHerald(['channels', 'create-webhook', '--webhook-url', targetUrl, '--json', ...creds])).stdout);
+    const channel = json(
+      (await runHerald(['channels', 'create-webhook', '--webhook-url', targetUrl, '--json', ...creds])).stdout,
+    );
     const client = await runHerald(['certs', 'client', channel.id, '--out', out, '--json', ...creds]);
     assert.equal(client.code, 0, client.stderr);
     const clientCert = new X509Certificate(readFileSync(join(out, 'client.pem')));
@@ -178,10 +290,14 @@ describe('herald CLI against a real API', () => {
     const configDir = join(dir, 'config');
     const port = await getFreePort();
     const start = () => {
-      const child = spawn(process.execPath, [CLI_MAIN, 'listen', '--forward-to', targetUrl, '--port', String(port), '--json'], {
-        env: { PATH: process.env.PATH ?? '', HERALD_CONFIG_DIR: configDir },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI_MAIN, 'listen', '--forward-to', targetUrl, '--port', String(port), '--json'],
+        {
+          env: { PATH: process.env.PATH ?? '', HERALD_CONFIG_DIR: configDir },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -198,8 +314,16 @@ describe('herald CLI against a real API', () => {
         SubmissionTimeStamp: '20240229235959',
         ImageCheckingTimeStamp: '',
       });
-      const headers = createWebhookSigner({ secrets: [secret] }).sign({ id, timestampSeconds: Math.floor(Date.now() / 1000), body });
-      return fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+      const headers = createWebhookSigner({ secrets: [secret] }).sign({
+        id,
+        timestampSeconds: Math.floor(Date.now() / 1000),
+        body,
+      });
+      return fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+      });
     };
 
     const first = start();

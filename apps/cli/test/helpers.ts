@@ -33,7 +33,11 @@ export function runHerald(args: string[], env: Record<string, string> = {}, time
 export interface ApiChild {
   url: string;
   credentialsFile: string;
-  credentials(): { apiUrl: string; operator: { apiKey: string; apiSecret: string }; demo: { applicationId: string; apiKey: string; apiSecret: string } };
+  credentials(): {
+    apiUrl: string;
+    operator: { apiKey: string; apiSecret: string };
+    demo: { applicationId: string; apiKey: string; apiSecret: string };
+  };
   output(): string;
   stop(): Promise<void>;
 }
@@ -84,7 +88,11 @@ export async function startApi(dataDir: string, env: Record<string, string> = {}
   };
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 2_000 && Date.now() < deadline; i++) {
     if (await check()) return;

@@ -35,7 +35,8 @@ export async function startAmqpMode(
           correlationId: n.correlationId,
           via: 'amqp',
         });
-        if (!result.ok) throw new Error(result.reason === 'sink_failed' ? 'the sink refused the message' : 'invalid message');
+        if (!result.ok)
+          throw new Error(result.reason === 'sink_failed' ? 'the sink refused the message' : 'invalid message');
       },
     });
 

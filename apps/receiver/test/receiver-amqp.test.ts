@@ -82,12 +82,17 @@ describe('receiver in AMQP mode', () => {
   it('refuses to start when the broker rejects the credentials', async () => {
     const url = `amqp://${vhost.hostname}:${vhost.port}/${encodeURIComponent(vhost.name)}`;
     const config = parseReceiverConfig(
-      { amqp: { url, username: vhost.username, password: 'wrong-password', queue: 'Q2' }, sink: { type: 'stdout' }, dedupePath: ':memory:' },
+      {
+        amqp: { url, username: vhost.username, password: 'wrong-password', queue: 'Q2' },
+        sink: { type: 'stdout' },
+        dedupePath: ':memory:',
+      },
       dir,
     );
     await assert.rejects(
       startReceiver(config),
-      (error: Error & { code?: string }) => error.code === 'CONSUMER_START_FAILED' && !error.message.includes('wrong-password'),
+      (error: Error & { code?: string }) =>
+        error.code === 'CONSUMER_START_FAILED' && !error.message.includes('wrong-password'),
     );
   });
 });

@@ -14,7 +14,10 @@ import { progressMessage, push } from './helpers.ts';
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'main.ts');
 
 function runMain(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -72,7 +75,14 @@ describe('receiver main process', () => {
     try {
       await waitUntil(() => proc.stderr().includes('receiver listening'), 'the receiver to listen');
       const body = JSON.stringify(progressMessage());
-      const r = await push({ url: `https://localhost:${port}/`, ca: pki.ca.cert, clientCert: pki.client, body, id: 'msg_fwd', signingSecret: secret });
+      const r = await push({
+        url: `https://localhost:${port}/`,
+        ca: pki.ca.cert,
+        clientCert: pki.client,
+        body,
+        id: 'msg_fwd',
+        signingSecret: secret,
+      });
       assert.equal(r.status, 200, r.body);
       assert.deepEqual(forwarded, [{ id: 'msg_fwd', body }]);
       const unsigned = await push({ url: `https://localhost:${port}/`, ca: pki.ca.cert, clientCert: pki.client, body });
@@ -101,7 +111,12 @@ describe('receiver main process', () => {
     try {
       await waitUntil(() => proc.stderr().includes('receiver listening'), 'the receiver to listen');
       const message = progressMessage();
-      const r = await push({ url: `https://127.0.0.1:${port}/`, ca: pki.ca.cert, body: JSON.stringify(message), id: 'msg_out' });
+      const r = await push({
+        url: `https://127.0.0.1:${port}/`,
+        ca: pki.ca.cert,
+        body: JSON.stringify(message),
+        id: 'msg_out',
+      });
       assert.equal(r.status, 200);
       await waitUntil(() => proc.stdout().includes('\n'), 'a line on stdout');
       const line = JSON.parse(proc.stdout().trim());
@@ -115,7 +130,10 @@ describe('receiver main process', () => {
 
   it('refuses to start with a readable message for an invalid config file', async () => {
     const configPath = join(dir, 'bad.json');
-    writeFileSync(configPath, JSON.stringify({ sink: { type: 'carrier-pigeon' }, auth: { sharedSecret: { headerName: 'x-s', secrets: [] } } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({ sink: { type: 'carrier-pigeon' }, auth: { sharedSecret: { headerName: 'x-s', secrets: [] } } }),
+    );
     const proc = runMain({ HERALD_RECEIVER_CONFIG: configPath });
     assert.equal(await proc.exited, 1);
     assert.match(proc.stderr(), /invalid receiver configuration/);
@@ -127,7 +145,10 @@ describe('receiver main process', () => {
 
   it('resolves relative paths against the config file directory', () => {
     const configPath = join(dir, 'paths.json');
-    writeFileSync(configPath, JSON.stringify({ allowPlainHttp: true, sink: { type: 'file', path: 'out/messages.jsonl' } }));
+    writeFileSync(
+      configPath,
+      JSON.stringify({ allowPlainHttp: true, sink: { type: 'file', path: 'out/messages.jsonl' } }),
+    );
     const config = loadReceiverConfigFile(configPath);
     assert.equal(config.sink.type === 'file' ? config.sink.path : '', join(dir, 'out/messages.jsonl'));
     assert.equal(config.dedupePath, join(dir, 'receiver-dedupe.sqlite'));

@@ -269,7 +269,6 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
   // An idle client's connection dropped: the pool discards it and the next query reconnects.
   pool.on('error', () => {});
 
-
   const rows = async (db: Queryable, sql: string, params: unknown[] = []): Promise<Row[]> =>
     (await db.query(sql, params)).rows as Row[];
   // Hot statements are prepared once per connection under a name: no re-parsing and re-planning per call.

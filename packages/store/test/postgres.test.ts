@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createPostgresStore, createStore, type Store } from '@herald/store';
-import { createTestSchema, type TestDatabase } from '@herald/testing';
+import { createTestDatabase, createTestSchema, type TestDatabase } from '@herald/testing';
 import pg from 'pg';
 import {
   type ContractDatabase,
@@ -139,6 +139,87 @@ describe('postgres adapter', () => {
     }
   });
 
+  it('four concurrent claimers keep the ordering rule: one delivery per key in flight, in publish order', async () => {
+    const db = await createSchemaDatabase();
+    const stores: Store[] = [];
+    try {
+      for (let i = 0; i < 4; i++) stores.push(await db.open(keyringA));
+      const [first] = stores;
+      const { application } = await seedApplication(first!, { orderingKey: 'ImageId' });
+      const keys = Array.from({ length: 8 }, (_, i) => `img-${i}`);
+      const publishOrder = new Map<string, string[]>(keys.map((k) => [k, []]));
+      for (let round = 0; round < 25; round++) {
+        // Publishes of one key run concurrently too, so some ordering flags start out stale.
+        const results = await Promise.all(
+          keys.map((key) =>
+            first!.publish(
+              newMessage(application.id, { key, round }),
+              (channels) => channels.map((c) => ({ channelId: c.id, orderingKey: key, coalesceKey: null })),
+              T0,
+            ),
+          ),
+        );
+        for (const [i, r] of results.entries()) {
+          if (!r.ok) throw new Error('publish failed');
+          publishOrder.get(keys[i]!)!.push(r.deliveries[0]!.id);
+        }
+      }
+      const seqOf = new Map<string, number>();
+      for (const r of await db.sql('SELECT id, seq FROM deliveries')) seqOf.set(String(r['id']), Number(r['seq']));
+      const inFlight = new Map<string, string>();
+      const claimedOrder = new Map<string, string[]>(keys.map((k) => [k, []]));
+      const violations: string[] = [];
+      const deadline = Date.now() + 90_000;
+      await Promise.all(
+        stores.map(async (store, w) => {
+          const owner = `worker-${w}`;
+          let idle = 0;
+          for (let round = 0; round < 5000 && idle < 50 && Date.now() < deadline; round++) {
+            const claimed = await store.claimDueDeliveries(
+              claimOptions(T0 + 1, { owner, limit: 5, leaseMs: 600_000, maxInFlightPerChannel: 1000 }),
+            );
+            if (claimed.length === 0) {
+              idle += 1;
+              await new Promise((resolve) => setTimeout(resolve, 5));
+              continue;
+            }
+            idle = 0;
+            for (const c of claimed) {
+              const key = c.delivery.orderingKey!;
+              const holder = inFlight.get(key);
+              if (holder !== undefined) violations.push(`${key}: ${c.delivery.id} claimed while ${holder} in flight`);
+              inFlight.set(key, c.delivery.id);
+              claimedOrder.get(key)!.push(c.delivery.id);
+            }
+            // "Deliver": other claimers run meanwhile; the key is released just before the attempt is written.
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            for (const c of claimed) inFlight.delete(c.delivery.orderingKey!);
+            const recorded = await store.recordAttempts(
+              claimed.map((c) => ({
+                deliveryId: c.delivery.id,
+                owner,
+                attempt: newAttempt(c.delivery.id, T0 + 2, true),
+                resolution: { state: 'delivered' as const },
+              })),
+              T0 + 3,
+            );
+            assert.ok(recorded.every(Boolean));
+          }
+        }),
+      );
+      assert.deepEqual(violations, []);
+      for (const key of keys) {
+        const claimed = claimedOrder.get(key)!;
+        assert.equal(claimed.length, 25, `${key}: ${claimed.length} of 25 delivered`);
+        const bySeq = [...publishOrder.get(key)!].sort((a, b) => seqOf.get(a)! - seqOf.get(b)!);
+        assert.deepEqual(claimed, bySeq, `${key} delivered out of publish order`);
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await db.cleanup();
+    }
+  });
+
   it('frees a delivery left flagged as waiting although nothing is before it (sweep of stale ordering flags)', async () => {
     const db = await createSchemaDatabase();
     const store = await db.open(keyringA);
@@ -191,6 +272,44 @@ describe('postgres adapter', () => {
       await publisher.close();
       await worker.close();
       await db.cleanup();
+    }
+  });
+
+  it('reconnects its LISTEN connection when the server drops it, and still hears new work', async () => {
+    // Own database, so terminating its listeners touches no other test.
+    const database = await createTestDatabase('herald_store_listen');
+    const publisher = await createPostgresStore({ url: database.url, keyring: keyringA });
+    const worker = await createPostgresStore({ url: database.url, keyring: keyringA });
+    const admin = new pg.Client({ connectionString: database.url });
+    try {
+      await admin.connect();
+      const { application } = await seedApplication(publisher);
+      let onCall: () => void = () => {};
+      worker.onNewWork(() => onCall());
+      const nextCall = (deadlineMs: number) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), deadlineMs);
+          onCall = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+      assert.equal(await nextCall(10_000), true, 'listener never connected');
+      const reconnected = nextCall(15_000);
+      const killed = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN herald_new_work%' AND pid <> pg_backend_pid()`,
+      );
+      assert.equal(killed.rowCount, 1);
+      assert.equal(await reconnected, true, 'listener did not reconnect within 15 s');
+      const woken = nextCall(10_000);
+      await publisher.publish(newMessage(application.id), planAll, T0);
+      assert.equal(await woken, true, 'no notification after the reconnect');
+    } finally {
+      await admin.end().catch(() => {});
+      await publisher.close();
+      await worker.close();
+      await database.drop();
     }
   });
 });

@@ -27,7 +27,7 @@ function createTempDatabase(): ContractDatabase {
 runStoreContract('sqlite', async () => createTempDatabase());
 
 describe('sqlite adapter', () => {
-  it('opens a sqlite: URL, creating parent directories, in WAL mode with foreign keys on', async () => {
+  it('opens a sqlite: URL, creating parent directories, in WAL mode', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
     try {
       const path = join(dir, 'a', 'b', 'herald.db');

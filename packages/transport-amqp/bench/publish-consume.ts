@@ -75,7 +75,9 @@ function bareConfirmedPublish(ch: ConfirmChannel): () => Promise<boolean> {
       appId: 'bench',
     };
     return new Promise<boolean>((resolve) => {
-      const ok = ch.publish(EXCHANGE_NAME, 'progress.update', bodyBuffer, props, (err: unknown) => resolve(err == null));
+      const ok = ch.publish(EXCHANGE_NAME, 'progress.update', bodyBuffer, props, (err: unknown) =>
+        resolve(err == null),
+      );
       if (!ok && drain === undefined) {
         drain = new Promise<void>((r) =>
           ch.once('drain', () => {
@@ -171,14 +173,22 @@ async function main(): Promise<void> {
   const consumeHerald: number[] = [];
   const consumeBare: number[] = [];
   try {
-    const warm = await publisher.publish(dest, { body, messageId: randomUUID(), messageType: 'ImageGenerationProgress' });
+    const warm = await publisher.publish(dest, {
+      body,
+      messageId: randomUUID(),
+      messageType: 'ImageGenerationProgress',
+    });
     if (!warm.ok) throw new Error(`warm-up publish failed: ${warm.code}`);
     // The consumer's queue and dead-letter queue exist before the first preload.
     await (await heraldConsumeSetup(vhost)).stop();
     for (let round = 0; round < ROUNDS && !overBudget(); round++) {
       const publishHerald = () =>
         runWindow(PUBLISHES, WINDOW, async () => {
-          const o = await publisher.publish(dest, { body, messageId: randomUUID(), messageType: 'ImageGenerationProgress' });
+          const o = await publisher.publish(dest, {
+            body,
+            messageId: randomUUID(),
+            messageType: 'ImageGenerationProgress',
+          });
           return o.ok;
         });
       const publishBare = () => runWindow(PUBLISHES, WINDOW, bareConfirmedPublish(ch));

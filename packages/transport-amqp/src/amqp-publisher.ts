@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { DeliveryOutcome, OutcomeCode } from '@herald/schemas';
 import { createDestinationPolicy, type DestinationPolicy } from '@herald/ssrf';
@@ -103,6 +103,8 @@ interface BrokerConnection {
   lastUsedMs: number;
   idleTimer: NodeJS.Timeout | undefined;
   lastError: unknown;
+  /** Set while the broker has blocked publishing (resource alarm), for the timeout text. */
+  blockedReason: string | undefined;
   closed: boolean;
   /** Whether a publish was confirmed on it (a loss then does not delay the first reconnect). */
   confirmedAny: boolean;
@@ -146,6 +148,7 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T | typ
   }
 }
 const CLOSE_GRACE_MS = 2000;
+const MAX_BACKOFF_ENTRIES = 10_000;
 
 /**
  * Creates a publisher that keeps one connection and confirm channel per destination (host, port,
@@ -172,6 +175,8 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
   const keySecret = randomBytes(32);
 
   const slots = new Map<string, Slot>();
+  /** Parsed, accepted destination URLs (credential-free), bounded. */
+  const parsedUrls = new Map<string, ReturnType<typeof parseAmqpUrl>>();
   const backoffs = new Map<string, Backoff>();
   let closed = false;
 
@@ -184,11 +189,19 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
   function recordFailure(key: string, failure: Failure, lost: boolean): void {
     const failures = (backoffs.get(key)?.failures ?? 0) + 1;
     const waitMs = lost && failures === 1 ? 0 : backoffDelayMs(lost ? failures - 1 : failures);
+    backoffs.delete(key);
+    // Bounded: a fleet of dead destinations must not grow the map forever (oldest entry goes).
+    if (backoffs.size >= MAX_BACKOFF_ENTRIES) {
+      const oldest = backoffs.keys().next();
+      if (oldest.done !== true) backoffs.delete(oldest.value);
+    }
     backoffs.set(key, { failures, retryAtMs: now() + waitMs, last: failure });
   }
 
   function destinationKey(dest: AmqpDestination, target: AmqpTarget): string {
-    const identity = createHmac('sha256', keySecret)
+    // A secret-prefixed SHA-256 (not HMAC): same purpose here, without building a key object per publish.
+    const identity = createHash('sha256')
+      .update(keySecret)
       .update(
         JSON.stringify([
           dest.username,
@@ -326,11 +339,18 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       lastUsedMs: now(),
       idleTimer: undefined,
       lastError: undefined,
+      blockedReason: undefined,
       closed: false,
       confirmedAny: false,
     };
     model.on('error', (err: unknown) => {
       conn.lastError = err;
+    });
+    model.on('blocked', (reason: string) => {
+      conn.blockedReason = String(reason).slice(0, 200);
+    });
+    model.on('unblocked', () => {
+      conn.blockedReason = undefined;
     });
     model.on('close', () => {
       if (conn.closed) return;
@@ -392,6 +412,9 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
             conn.channel = undefined;
             conn.openChannel = undefined;
           }
+          // The broker closes a channel on e.g. a publish to a deleted exchange: declare again next time.
+          conn.topologyDone.clear();
+          conn.topology.clear();
           failAllPending(conn, closedFailure(conn, 'channel'));
         });
         if (conn.channel === opening) conn.openChannel = ch;
@@ -534,7 +557,13 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       }
       if (!writable) void waitForDrain(conn, ch);
       p.timer = setTimeout(() => {
-        p.settle({ code: 'timeout', retryable: true, error: `broker did not confirm within ${confirmTimeoutMs} ms` });
+        const blocked =
+          conn.blockedReason === undefined ? '' : ` (publishing blocked by the broker: ${conn.blockedReason})`;
+        p.settle({
+          code: 'timeout',
+          retryable: true,
+          error: `broker did not confirm within ${confirmTimeoutMs} ms${blocked}`,
+        });
       }, confirmTimeoutMs);
     });
   }
@@ -547,7 +576,15 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
     } catch (err) {
       return { code: 'internal', retryable: false, error: err instanceof Error ? err.message : 'unknown message type' };
     }
-    const parsed = parseAmqpUrl(dest.url);
+    let parsed = parsedUrls.get(dest.url);
+    if (parsed === undefined) {
+      parsed = parseAmqpUrl(dest.url);
+      // Only accepted URLs are kept: a refused one may hold credentials.
+      if (parsed.ok) {
+        if (parsedUrls.size >= 1000) parsedUrls.clear();
+        parsedUrls.set(dest.url, parsed);
+      }
+    }
     if (!parsed.ok) return { code: 'invalid_destination', retryable: false, error: parsed.error };
     const target = parsed.target;
     if ((dest.tls?.cert === undefined) !== (dest.tls?.key === undefined)) {
@@ -557,14 +594,15 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
         error: 'tls.cert and tls.key must be given together (client certificate)',
       };
     }
-    if (!policy.isAllowedDialHost(target.hostname)) {
+    const key = destinationKey(dest, target);
+    // Checked whenever a dial may follow; an open connection already passed it.
+    if (slots.get(key) === undefined && !policy.isAllowedDialHost(target.hostname)) {
       return {
         code: 'blocked',
         retryable: false,
         error: `broker host of ${target.label} is not an allowed destination`,
       };
     }
-    const key = destinationKey(dest, target);
     const backoff = backoffs.get(key);
     if (backoff !== undefined && slots.get(key) === undefined && now() < backoff.retryAtMs) {
       return {

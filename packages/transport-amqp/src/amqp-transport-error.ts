@@ -1,8 +1,4 @@
-export type AmqpTransportErrorCode =
-  | 'INVALID_CONFIG'
-  | 'UNKNOWN_MESSAGE_TYPE'
- 
-  | 'CONSUMER_START_FAILED';
+export type AmqpTransportErrorCode = 'INVALID_CONFIG' | 'UNKNOWN_MESSAGE_TYPE' | 'CONSUMER_START_FAILED';
 
 /** Misconfiguration or misuse of the transport (never an expected delivery failure: those are outcomes). */
 export class AmqpTransportError extends Error {

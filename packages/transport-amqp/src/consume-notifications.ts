@@ -69,6 +69,26 @@ function nonNegativeInt(name: string, value: number | undefined, fallback: numbe
   return v;
 }
 
+/**
+ * Uses an existing queue as it is (quorum, `x-delivery-limit`, dead-letter arguments...) and
+ * declares a missing one durable. Each probe runs on a throw-away channel: a 404 closes it.
+ */
+async function ensureQueue(model: ChannelModel, name: string): Promise<void> {
+  const probe = await model.createChannel();
+  probe.on('error', () => {});
+  try {
+    await probe.checkQueue(name);
+    await probe.close();
+    return;
+  } catch {
+    // Missing: declared below.
+  }
+  const declare = await model.createChannel();
+  declare.on('error', () => {});
+  await declare.assertQueue(name, { durable: true });
+  await declare.close();
+}
+
 function redeliveriesOf(msg: ConsumeMessage): number {
   const v: unknown = msg.properties.headers?.[REDELIVERIES_HEADER];
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : 0;
@@ -136,10 +156,10 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
     });
     if (options.assertTopology ?? true) {
       await ch.assertExchange(EXCHANGE_NAME, 'topic', { durable: true });
-      await ch.assertQueue(queue, { durable: true });
+      await ensureQueue(model, queue);
       for (const key of ALL_ROUTING_KEYS) await ch.bindQueue(queue, EXCHANGE_NAME, key);
       await ch.assertExchange(deadExchange, 'fanout', { durable: true });
-      await ch.assertQueue(deadQueue, { durable: true });
+      await ensureQueue(model, deadQueue);
       await ch.bindQueue(deadQueue, deadExchange, '');
     }
     await ch.prefetch(prefetch);

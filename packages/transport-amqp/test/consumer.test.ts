@@ -184,6 +184,52 @@ describe('consumeNotifications', () => {
     for (const m of dead) assert.equal(m.properties.headers?.[REDELIVERIES_HEADER], undefined, 'no retries spent');
   });
 
+  it('uses the dead-letter exchange and queue it is given', async () => {
+    await using vhost = await createTestVhost();
+    const consumer = await consumeNotifications({
+      ...consumerOptions(vhost, async () => {}),
+      deadLetter: { exchange: 'rejects', queue: 'rejects-q' },
+    });
+    await using admin = await openAdmin(vhost);
+    try {
+      admin.ch.sendToQueue('inbox', Buffer.from('[]'), { messageId: 'array' });
+      assert.ok(await waitFor(async () => (await admin.ch.checkQueue('rejects-q')).messageCount === 1));
+    } finally {
+      await consumer.stop();
+    }
+    const [dead] = await drainQueue(admin.ch, 'rejects-q');
+    assert.equal(dead?.fields.exchange, 'rejects');
+    assert.match(String(dead?.properties.headers?.[DEAD_REASON_HEADER]), /^invalid message: .*JSON object/);
+    await assert.rejects(
+      admin.conn.createChannel().then((c) => {
+        c.on('error', () => {});
+        return c.checkQueue('inbox.dead');
+      }),
+    );
+  });
+
+  it('uses an existing quorum queue with a delivery limit as it is', async () => {
+    await using vhost = await createTestVhost();
+    await using admin = await openAdmin(vhost);
+    await admin.ch.assertQueue('inbox', {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 10 },
+    });
+    const got: string[] = [];
+    const consumer = await consumeNotifications(
+      consumerOptions(vhost, async (n) => {
+        got.push(n.type);
+      }),
+    );
+    try {
+      await publishValid(vhost, 1);
+      assert.ok(await waitFor(() => got.length === 1));
+    } finally {
+      await consumer.stop();
+    }
+    assert.deepEqual(got, ['ImageGenerationProgress']);
+  });
+
   it('stop() waits for in-flight handlers, which then ack', async () => {
     await using vhost = await createTestVhost();
     let release = (): void => {};

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HERALD_MESSAGE_TYPES } from '@herald/schemas';
+import { createDestinationPolicy } from '@herald/ssrf';
 import { createTestUser, createTestVhost, getFreePort, rabbitManagement, uniqueName } from '@herald/testing';
 import {
   AmqpTransportError,
@@ -214,7 +215,10 @@ describe('publisher against RabbitMQ', () => {
     const big = 'x'.repeat(256 * 1024);
     const outcomes = await Promise.all(
       Array.from({ length: 64 }, () =>
-        publisher.publish(dest, { ...message(), body: JSON.stringify({ MessageType: 'ImageGenerationProgress', big }) }),
+        publisher.publish(dest, {
+          ...message(),
+          body: JSON.stringify({ MessageType: 'ImageGenerationProgress', big }),
+        }),
       ),
     );
     assert.deepEqual(
@@ -235,6 +239,20 @@ describe('publisher against RabbitMQ', () => {
     const o = await p.publish(destinationFor(vhost), message());
     assert.equal(o.code, 'cancelled');
     assert.equal(o.retryable, true);
+  });
+
+  it('declares the topology again after the broker closed the channel over a deleted exchange', async () => {
+    await using vhost = await createTestVhost();
+    const dest = destinationFor(vhost, { queueName: 'q' });
+    assert.equal((await publisher.publish(dest, message())).code, 'delivered');
+    await using admin = await openAdmin(vhost);
+    await admin.ch.deleteExchange(EXCHANGE_NAME);
+    const lost = await publisher.publish(dest, message());
+    assert.equal(lost.code, 'broker_closed');
+    assert.equal(lost.retryable, true);
+    assert.match(lost.brokerReply ?? '', /NOT_FOUND/);
+    const again = await publisher.publish(dest, message());
+    assert.equal(again.code, 'delivered', again.error);
   });
 
   it('reports wrong credentials as broker_auth without echoing the password', async () => {
@@ -287,13 +305,43 @@ describe('publisher against RabbitMQ', () => {
       assert.equal(denied.code, 'broker_auth');
       assert.match(denied.error ?? '', /assertTopology: false/);
       assert.match(denied.brokerReply ?? '', /ACCESS_REFUSED/);
-      // The operator provisions the topology; the channel then publishes without declaring.
+      // The operator provisions the topology and grants write on the exchange only (docs/rabbitmq.md).
+      await rabbitManagement('PUT', `/permissions/${encodeURIComponent(vhost.name)}/${encodeURIComponent(user)}`, {
+        configure: '^$',
+        write: '^image-render\\.notifications$',
+        read: '^$',
+      });
       await using admin = await openAdmin(vhost);
       await admin.ch.assertExchange(EXCHANGE_NAME, 'topic', { durable: true });
       await admin.ch.assertQueue('pre', { durable: true });
       await admin.ch.bindQueue('pre', EXCHANGE_NAME, 'progress.update');
       const ok = await publisher.publish({ ...dest, assertTopology: false }, message());
       assert.equal(ok.code, 'delivered', ok.error);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('needs no more than the documented least permissions to declare and publish', async () => {
+    await using vhost = await createTestVhost();
+    const user = uniqueName('herald_least');
+    const remove = await createTestUser(vhost.name, user, 'pw-least');
+    try {
+      await rabbitManagement('PUT', `/permissions/${encodeURIComponent(vhost.name)}/${encodeURIComponent(user)}`, {
+        configure: '^(image-render\\.notifications|TaskQueue)$',
+        write: '^(image-render\\.notifications|TaskQueue)$',
+        read: '^image-render\\.notifications$',
+      });
+      const o = await publisher.publish(
+        destinationFor(vhost, { username: user, password: 'pw-least', queueName: 'TaskQueue' }),
+        message('ImageGenerationTaskCompleted'),
+      );
+      assert.equal(o.code, 'delivered', o.error);
+      const other = await publisher.publish(
+        destinationFor(vhost, { username: user, password: 'pw-least', queueName: 'OtherQueue' }),
+        message('ImageGenerationTaskCompleted'),
+      );
+      assert.equal(other.code, 'broker_auth', 'a queue outside the grant is refused');
     } finally {
       await remove();
     }
@@ -375,6 +423,40 @@ describe('publisher against misbehaving peers', () => {
       clock += 750;
       await p.publish(dest, message());
       assert.equal(resetter.connections(), 2);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('reports a name that does not resolve as dns (resolver injected: no query leaves the host)', async () => {
+    const policy = createDestinationPolicy({
+      resolveHost: async (hostname) => {
+        throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+      },
+    });
+    const p = createAmqpPublisher({ policy });
+    try {
+      const o = await p.publish({ url: 'amqp://broker.example.invalid/', username: 'u', password: 'p' }, message());
+      assert.equal(o.code, 'dns');
+      assert.equal(o.retryable, true);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('resolves names through the policy, so a name pointing at an allowed address is dialled', async () => {
+    await using vhost = await createTestVhost();
+    const policy = createDestinationPolicy({
+      allowCidrs: ['127.0.0.0/8'],
+      resolveHost: async () => [{ address: '127.0.0.1', family: 4 }],
+    });
+    const p = createAmqpPublisher({ policy });
+    try {
+      const o = await p.publish(
+        { ...destinationFor(vhost, { queueName: 'q' }), url: `amqp://broker.test:${vhost.port}/${encodeURIComponent(vhost.name)}` },
+        message(),
+      );
+      assert.equal(o.code, 'delivered', o.error);
     } finally {
       await p.close();
     }

@@ -21,7 +21,8 @@ const rate = Math.min(20_000, Math.max(10, Number(values.rate)));
 const skip = new Set(values.skip.split(',').filter((s) => s !== ''));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const settings: DrainSettings = { n, concurrency: 64, batchSize: 64, connections: 32, timeoutMs: 150_000, log };
+// Budgets keep the whole run under about six minutes whatever --n asks for.
+const settings: DrainSettings = { n, concurrency: 64, batchSize: 64, connections: 32, seedBudgetMs: 45_000, timeoutMs: 75_000, log };
 const bareCount = Math.min(n, 30_000);
 
 const receiver = await startFastReceiver();
@@ -38,6 +39,7 @@ try {
     const sqlite = await measureDrain('sqlite', 1, receiver, settings);
     bare.push(await measureBareLoop(receiver, bareCount, settings));
     figures['sqliteDrainPerSecond'] = round(sqlite.deliveriesPerSecond);
+    figures['sqliteBacklog'] = sqlite.backlog;
     figures['sqliteDelivered'] = sqlite.delivered;
   }
   if (!skip.has('postgres')) {
@@ -45,6 +47,7 @@ try {
     const pg = await measureDrain('postgres', 2, receiver, settings);
     bare.push(await measureBareLoop(receiver, bareCount, settings));
     figures['postgresDrainPerSecond'] = round(pg.deliveriesPerSecond);
+    figures['postgresBacklog'] = pg.backlog;
     figures['postgresDelivered'] = pg.delivered;
   }
   const bareMedian = median(bare);

@@ -14,7 +14,12 @@ export interface ApiProcess {
   credentialsFile: string;
   credentials(): Credentials;
   /** Calls the API as the demo application (JSON in, JSON out). */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: unknown }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +47,11 @@ export async function startApiProcess(dataDir: string, env: Record<string, strin
   // The documented API wants a bearer token and the key pair on every call.
   const bearer = async () => {
     if (token !== undefined) return token;
-    const r = await fetch(`${url}/api/v1/herald/tokens`, { method: 'POST', headers: keyHeaders(), signal: AbortSignal.timeout(15_000) });
+    const r = await fetch(`${url}/api/v1/herald/tokens`, {
+      method: 'POST',
+      headers: keyHeaders(),
+      signal: AbortSignal.timeout(15_000),
+    });
     const json = (await r.json()) as { token?: string };
     if (r.status !== 200 || typeof json.token !== 'string') throw new Error(`minting a token failed: ${r.status}`);
     token = json.token;

@@ -26,7 +26,11 @@ export interface ReceiverProcess {
  * Spawns apps/receiver with a config written to `dir/receiver.json` (a file sink at
  * `dir/messages.jsonl` unless the config names another sink). Waits until it listens.
  */
-export async function startReceiverProcess(dir: string, config: Record<string, unknown>, name = 'receiver'): Promise<ReceiverProcess> {
+export async function startReceiverProcess(
+  dir: string,
+  config: Record<string, unknown>,
+  name = 'receiver',
+): Promise<ReceiverProcess> {
   const amqpOnly = 'amqp' in config;
   const port = amqpOnly ? 0 : await getFreePort();
   const sinkPath = join(dir, 'messages.jsonl');
@@ -38,7 +42,10 @@ export async function startReceiverProcess(dir: string, config: Record<string, u
   };
   const configPath = join(dir, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(full, null, 2));
-  const proc = spawnApp(name, 'apps/receiver/src/main.ts', { HERALD_RECEIVER_CONFIG: configPath, HERALD_LOG_LEVEL: 'info' });
+  const proc = spawnApp(name, 'apps/receiver/src/main.ts', {
+    HERALD_RECEIVER_CONFIG: configPath,
+    HERALD_LOG_LEVEL: 'info',
+  });
   await waitFor(
     `${name} to start`,
     () => {

@@ -43,14 +43,18 @@ describe('publish → worker → RabbitMQ → receiver in AMQP mode', () => {
       amqp: { url: brokerUrl, username: vhost.username, password: vhost.password, queue: 'TaskQueue', prefetch: 8 },
     });
 
-    const created = await api.call('POST', `/api/v1/Notification/ChannelConfiguration/RabbitMQ?applicationId=${demo.applicationId}`, {
-      isActive: true,
-      includeImageData: true,
-      url: brokerUrl,
-      username: vhost.username,
-      password: vhost.password,
-      queueName: 'TaskQueue',
-    });
+    const created = await api.call(
+      'POST',
+      `/api/v1/Notification/ChannelConfiguration/RabbitMQ?applicationId=${demo.applicationId}`,
+      {
+        isActive: true,
+        includeImageData: true,
+        url: brokerUrl,
+        username: vhost.username,
+        password: vhost.password,
+        queueName: 'TaskQueue',
+      },
+    );
     assert.equal(created.status, 200, JSON.stringify(created.json));
     assert.match(JSON.stringify(created.json), /Password.{1,6}\*{8}/, JSON.stringify(created.json));
 

@@ -64,21 +64,28 @@ describe('publish → worker → receiver over HTTPS with mTLS, signatures, a se
 
     const receiverPort = await getFreePort();
     const signingSecret = generateWebhookSecret();
-    const created = await api.call('POST', `/api/v1/Notification/ChannelConfiguration/WebHook?applicationId=${demo.applicationId}`, {
-      isActive: true,
-      includeImageData: true,
-      webHookUrl: `https://localhost:${receiverPort}/herald`,
-      retryCount: 20,
-      exponentialBackoffFactor: 1,
-      secretHeaderName: 'x-herald-secret',
-      secretHeaderValue: SHARED_SECRET,
-      signingSecret,
-      sourceAddress: '127.0.0.2',
-      clientCertificate: 'generate',
-    });
+    const created = await api.call(
+      'POST',
+      `/api/v1/Notification/ChannelConfiguration/WebHook?applicationId=${demo.applicationId}`,
+      {
+        isActive: true,
+        includeImageData: true,
+        webHookUrl: `https://localhost:${receiverPort}/herald`,
+        retryCount: 20,
+        exponentialBackoffFactor: 1,
+        secretHeaderName: 'x-herald-secret',
+        secretHeaderValue: SHARED_SECRET,
+        signingSecret,
+        sourceAddress: '127.0.0.2',
+        clientCertificate: 'generate',
+      },
+    );
     assert.equal(created.status, 200, JSON.stringify(created.json));
     const channelId = (created.json as { id: string }).id;
-    const cert = await api.call('POST', `/api/v1/herald/channels/${channelId}/client-certificate?applicationId=${demo.applicationId}`);
+    const cert = await api.call(
+      'POST',
+      `/api/v1/herald/channels/${channelId}/client-certificate?applicationId=${demo.applicationId}`,
+    );
     assert.equal(cert.status, 200, JSON.stringify(cert.json));
     writeFileSync(join(dir, 'herald-client-ca.pem'), (cert.json as { caCertificatePem: string }).caCertificatePem);
 
@@ -97,9 +104,14 @@ describe('publish → worker → receiver over HTTPS with mTLS, signatures, a se
 
     const published: string[] = [];
     for (let i = 0; i < COUNT; i++) {
-      const r: { status: number; json: unknown } = await apiProc.call('POST', `/api/v1/herald/messages?applicationId=${demo.applicationId}`, progressMessage(i, demo.applicationId), {
-        'x-correlation-id': `e2e-${i}`,
-      });
+      const r: { status: number; json: unknown } = await apiProc.call(
+        'POST',
+        `/api/v1/herald/messages?applicationId=${demo.applicationId}`,
+        progressMessage(i, demo.applicationId),
+        {
+          'x-correlation-id': `e2e-${i}`,
+        },
+      );
       assert.equal(r.status, 202, JSON.stringify(r.json));
       published.push((r.json as { id: string }).id);
     }
@@ -128,7 +140,10 @@ describe('publish → worker → receiver over HTTPS with mTLS, signatures, a se
     await waitFor(
       'every delivery delivered',
       async () => {
-        const r = await apiProc.call('GET', `/api/v1/herald/deliveries?applicationId=${demo.applicationId}&state=delivered&limit=100`);
+        const r = await apiProc.call(
+          'GET',
+          `/api/v1/herald/deliveries?applicationId=${demo.applicationId}&state=delivered&limit=100`,
+        );
         return (r.json as { items: unknown[] }).items.length === COUNT ? true : undefined;
       },
       { timeoutMs: 30_000 },
@@ -140,6 +155,9 @@ describe('publish → worker → receiver over HTTPS with mTLS, signatures, a se
 
     const detail = await api.call('GET', `/api/v1/herald/deliveries?applicationId=${demo.applicationId}&limit=100`);
     const attempts = (detail.json as { items: Array<{ attempts: number }> }).items.map((d) => d.attempts);
-    assert.ok(attempts.every((n) => n >= 2), `each delivery was retried after a 503: ${attempts.join(',')}`);
+    assert.ok(
+      attempts.every((n) => n >= 2),
+      `each delivery was retried after a 503: ${attempts.join(',')}`,
+    );
   });
 });

@@ -47,7 +47,10 @@ export function registerKeys(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const application = requireApplication(c);
       const key = await c.api('operator').issueKey(application, opts.label);
-      c.out.result(key, () => `${c.out.c.green('✓')} key issued (the secret is shown only now)\n${formatKeyValues(key)}`);
+      c.out.result(
+        key,
+        () => `${c.out.c.green('✓')} key issued (the secret is shown only now)\n${formatKeyValues(key)}`,
+      );
     });
   keys
     .command('list')
@@ -70,7 +73,10 @@ export function registerKeys(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const application = requireApplication(c);
       const key = await c.api('operator').rotateKey(application, keyId);
-      c.out.result(key, () => `${c.out.c.green('✓')} key rotated (the new secret is shown only now)\n${formatKeyValues(key)}`);
+      c.out.result(
+        key,
+        () => `${c.out.c.green('✓')} key rotated (the new secret is shown only now)\n${formatKeyValues(key)}`,
+      );
     });
   keys
     .command('revoke <keyId>')

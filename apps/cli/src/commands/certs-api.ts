@@ -8,7 +8,9 @@ import { s } from '../format.ts';
 export function registerCertsApi(certs: Command, ctx: () => CliContext): void {
   certs
     .command('client <channelId>')
-    .description('have Herald issue a new mTLS client certificate for a WebHook channel; writes the certificate and the CA to trust')
+    .description(
+      'have Herald issue a new mTLS client certificate for a WebHook channel; writes the certificate and the CA to trust',
+    )
     .option('--out <dir>', 'directory for client.pem and herald-client-ca.pem', '.')
     .action(async (channelId: string, opts: { out: string }) => {
       const c = ctx();

@@ -13,7 +13,8 @@ function intOption(name: string, value: string | undefined, fallback: number): n
 }
 
 function orderingKeyOption(value: string): OrderingKey {
-  if (!(ORDERING_KEYS as readonly string[]).includes(value)) throw usageError(`--ordering-key must be one of ${ORDERING_KEYS.join(', ')}`);
+  if (!(ORDERING_KEYS as readonly string[]).includes(value))
+    throw usageError(`--ordering-key must be one of ${ORDERING_KEYS.join(', ')}`);
   return value as OrderingKey;
 }
 
@@ -140,31 +141,41 @@ export function registerChannels(program: Command, ctx: () => CliContext): void 
       await c.api().deleteChannel(id);
       c.out.result({ deleted: id }, () => `${c.out.c.green('✓')} channel ${id} deleted`);
     });
-  withWebHookFlags(channels.command('create-webhook').description('create a WebHook channel')).action(async (f: WebHookFlags) => {
-    const c = ctx();
-    const channel = await c.api().createWebHookChannel(webHookInput(f));
-    c.out.result(channel, () => `${c.out.c.green('✓')} WebHook channel created\n${formatKeyValues(channel)}`);
-  });
-  withWebHookFlags(channels.command('update-webhook <id>').description('update a WebHook channel (omitted auth options keep their value)')).action(
-    async (id: string, f: WebHookFlags) => {
+  withWebHookFlags(channels.command('create-webhook').description('create a WebHook channel')).action(
+    async (f: WebHookFlags) => {
       const c = ctx();
-      const channel = await c.api().updateWebHookChannel(id, webHookInput(f));
-      c.out.result(channel, () => `${c.out.c.green('✓')} WebHook channel updated\n${formatKeyValues(channel)}`);
+      const channel = await c.api().createWebHookChannel(webHookInput(f));
+      c.out.result(channel, () => `${c.out.c.green('✓')} WebHook channel created\n${formatKeyValues(channel)}`);
     },
   );
-  withRabbitFlags(channels.command('create-rabbitmq').description('create a RabbitMQ channel')).action(async (f: RabbitFlags) => {
+  withWebHookFlags(
+    channels
+      .command('update-webhook <id>')
+      .description('update a WebHook channel (omitted auth options keep their value)'),
+  ).action(async (id: string, f: WebHookFlags) => {
     const c = ctx();
-    const channel = await c.api().createRabbitMqChannel(rabbitInput(f));
-    c.out.result(channel, () => `${c.out.c.green('✓')} RabbitMQ channel created\n${formatKeyValues(channel)}`);
+    const channel = await c.api().updateWebHookChannel(id, webHookInput(f));
+    c.out.result(channel, () => `${c.out.c.green('✓')} WebHook channel updated\n${formatKeyValues(channel)}`);
   });
-  withRabbitFlags(channels.command('update-rabbitmq <id>').description('update a RabbitMQ channel')).action(async (id: string, f: RabbitFlags) => {
-    const c = ctx();
-    const channel = await c.api().updateRabbitMqChannel(id, rabbitInput(f));
-    c.out.result(channel, () => `${c.out.c.green('✓')} RabbitMQ channel updated\n${formatKeyValues(channel)}`);
-  });
+  withRabbitFlags(channels.command('create-rabbitmq').description('create a RabbitMQ channel')).action(
+    async (f: RabbitFlags) => {
+      const c = ctx();
+      const channel = await c.api().createRabbitMqChannel(rabbitInput(f));
+      c.out.result(channel, () => `${c.out.c.green('✓')} RabbitMQ channel created\n${formatKeyValues(channel)}`);
+    },
+  );
+  withRabbitFlags(channels.command('update-rabbitmq <id>').description('update a RabbitMQ channel')).action(
+    async (id: string, f: RabbitFlags) => {
+      const c = ctx();
+      const channel = await c.api().updateRabbitMqChannel(id, rabbitInput(f));
+      c.out.result(channel, () => `${c.out.c.green('✓')} RabbitMQ channel updated\n${formatKeyValues(channel)}`);
+    },
+  );
   channels
     .command('rotate-signing-secret <id>')
-    .description('generate a new signing secret for a WebHook channel (shown once; the previous one keeps signing alongside)')
+    .description(
+      'generate a new signing secret for a WebHook channel (shown once; the previous one keeps signing alongside)',
+    )
     .action(async (id: string) => {
       const c = ctx();
       const result = await c.api().rotateSigningSecret(id);

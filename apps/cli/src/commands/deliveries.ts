@@ -29,9 +29,11 @@ interface ListFlags {
 }
 
 function filterOf(f: ListFlags): DeliveryFilter {
-  if (f.state !== undefined && !STATES.includes(f.state)) throw usageError(`--state must be one of ${STATES.join(', ')}`);
+  if (f.state !== undefined && !STATES.includes(f.state))
+    throw usageError(`--state must be one of ${STATES.join(', ')}`);
   const limit = f.limit === undefined ? undefined : Number(f.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500)) throw usageError('--limit must be 1-500');
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500))
+    throw usageError('--limit must be 1-500');
   return {
     ...(f.state === undefined ? {} : { state: f.state }),
     ...(f.channel === undefined ? {} : { channelId: f.channel }),
@@ -48,14 +50,18 @@ function timeline(c: CliContext, delivery: View): string {
   if (attempts.length === 0) lines.push(c.out.c.dim('  (none yet)'));
   for (const a of attempts) {
     const mark = a['ok'] ? c.out.c.green('✓') : c.out.c.red('✗');
-    const detail = [s(a['outcome']), s(a['statusCode']), s(a['brokerReply']), s(a['error'])].filter((x) => x !== '').join(' · ');
+    const detail = [s(a['outcome']), s(a['statusCode']), s(a['brokerReply']), s(a['error'])]
+      .filter((x) => x !== '')
+      .join(' · ');
     lines.push(`  ${mark} #${s(a['attemptNumber'])}  ${s(a['startedAt'])}  ${s(a['durationMs'])} ms  ${detail}`);
   }
   return lines.join('\n');
 }
 
 export function registerDeliveries(program: Command, ctx: () => CliContext): void {
-  const deliveries = program.command('deliveries').description('the delivery log: list, show, tail, redeliver, recover');
+  const deliveries = program
+    .command('deliveries')
+    .description('the delivery log: list, show, tail, redeliver, recover');
   const withFilters = (cmd: Command) =>
     cmd
       .option('--state <state>', `one of ${STATES.join(', ')}`)
@@ -68,7 +74,13 @@ export function registerDeliveries(program: Command, ctx: () => CliContext): voi
       const c = ctx();
       const page = await c.api().listDeliveries(filterOf(f));
       c.out.result(page, () =>
-        [c.out.table(page.items.map((d) => deliveryRow(c.out, d)), COLUMNS), page.nextCursor ? c.out.c.dim('(more: narrow with --since or --state)') : '']
+        [
+          c.out.table(
+            page.items.map((d) => deliveryRow(c.out, d)),
+            COLUMNS,
+          ),
+          page.nextCursor ? c.out.c.dim('(more: narrow with --since or --state)') : '',
+        ]
           .filter((x) => x !== '')
           .join('\n'),
       );

@@ -93,38 +93,47 @@ export function registerListen(program: Command, ctx: () => CliContext): void {
       'after',
       '\nThe signing secret is created on first use in the config dir ($HERALD_CONFIG_DIR, default ~/.config/herald)\nand reused on every restart. Pushes without a valid Standard Webhooks signature get a 401.',
     )
-    .action(async (opts: { forwardTo: string; port: string; host: string; path: string; printSecret?: boolean; channel?: string }) => {
-      const c = ctx();
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535)
-        throw usageError(`--port must be 0-65535, got ${opts.port}`);
-      let target: URL;
-      try {
-        target = new URL(opts.forwardTo);
-      } catch {
-        throw usageError(`--forward-to must be a URL, got ${opts.forwardTo}`);
-      }
-      const { secret, path: secretPath, created } = loadOrCreateListenSecret(c.env.configDir);
-      if (opts.channel !== undefined) await applySecretToChannel(c, opts.channel, secret);
-      const receiver = createReceiver({
-        auth: { signature: { secrets: [secret] } },
-        sink: printingSink(c, createForwardSink({ url: target.toString() }), target.toString()),
-        dedupe: createDedupeIndex(':memory:'),
-        allowPlainHttp: true,
-        path: opts.path,
-      });
-      const running = await receiver.serve({ port, host: opts.host });
-      c.out.note(`${c.out.c.bold('herald listen')} ready on ${running.url} → forwarding to ${target.toString()}`);
-      c.out.note(
-        `signing secret ${created ? 'created' : 'loaded'}: ${secretPath}${opts.printSecret ? '' : ' (--print-secret shows it)'}`,
-      );
-      if (opts.printSecret) c.out.note(`signing secret: ${secret}`);
-      if (c.out.json)
-        c.out.result(
-          { event: 'listening', url: running.url, forwardTo: target.toString(), secretFile: secretPath },
-          () => '',
+    .action(
+      async (opts: {
+        forwardTo: string;
+        port: string;
+        host: string;
+        path: string;
+        printSecret?: boolean;
+        channel?: string;
+      }) => {
+        const c = ctx();
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65_535)
+          throw usageError(`--port must be 0-65535, got ${opts.port}`);
+        let target: URL;
+        try {
+          target = new URL(opts.forwardTo);
+        } catch {
+          throw usageError(`--forward-to must be a URL, got ${opts.forwardTo}`);
+        }
+        const { secret, path: secretPath, created } = loadOrCreateListenSecret(c.env.configDir);
+        if (opts.channel !== undefined) await applySecretToChannel(c, opts.channel, secret);
+        const receiver = createReceiver({
+          auth: { signature: { secrets: [secret] } },
+          sink: printingSink(c, createForwardSink({ url: target.toString() }), target.toString()),
+          dedupe: createDedupeIndex(':memory:'),
+          allowPlainHttp: true,
+          path: opts.path,
+        });
+        const running = await receiver.serve({ port, host: opts.host });
+        c.out.note(`${c.out.c.bold('herald listen')} ready on ${running.url} → forwarding to ${target.toString()}`);
+        c.out.note(
+          `signing secret ${created ? 'created' : 'loaded'}: ${secretPath}${opts.printSecret ? '' : ' (--print-secret shows it)'}`,
         );
-      await waitForStop();
-      await receiver.close();
-    });
+        if (opts.printSecret) c.out.note(`signing secret: ${secret}`);
+        if (c.out.json)
+          c.out.result(
+            { event: 'listening', url: running.url, forwardTo: target.toString(), secretFile: secretPath },
+            () => '',
+          );
+        await waitForStop();
+        await receiver.close();
+      },
+    );
 }

@@ -39,8 +39,12 @@ async function waitForDeliveries(
   for (let i = 0; i < Math.ceil(timeoutMs / intervalMs) + 1; i++) {
     deliveries = (await api.listDeliveries({ messageId, limit: 100 })).items;
     onProgress(deliveries);
-    if (deliveries.some((d) => d['state'] === 'dead' || d['state'] === 'failed')) return { outcome: 'dead', deliveries };
-    if (deliveries.length >= expected && deliveries.every((d) => d['state'] === 'delivered' || d['state'] === 'superseded')) {
+    if (deliveries.some((d) => d['state'] === 'dead' || d['state'] === 'failed'))
+      return { outcome: 'dead', deliveries };
+    if (
+      deliveries.length >= expected &&
+      deliveries.every((d) => d['state'] === 'delivered' || d['state'] === 'superseded')
+    ) {
       return { outcome: 'delivered', deliveries };
     }
     if (Date.now() >= deadline) break;
@@ -68,7 +72,8 @@ export function registerSend(program: Command, ctx: () => CliContext): void {
         c.out.result(EXAMPLE_TYPES, () => EXAMPLE_TYPES.join('\n'));
         return;
       }
-      if ((f.example === undefined) === (f.file === undefined)) throw usageError('give exactly one of --example <type> or --file <path>');
+      if ((f.example === undefined) === (f.file === undefined))
+        throw usageError('give exactly one of --example <type> or --file <path>');
       let message: unknown;
       let type = f.type;
       if (f.example !== undefined) {
@@ -104,7 +109,11 @@ export function registerSend(program: Command, ctx: () => CliContext): void {
       const messageId = s(published['id']);
       const expected = Number(published['deliveries'] ?? 1);
       if (!f.wait) {
-        c.out.result(published, () => `${c.out.c.green('✓')} published ${messageId} (${expected} ${expected === 1 ? 'delivery' : 'deliveries'})`);
+        c.out.result(
+          published,
+          () =>
+            `${c.out.c.green('✓')} published ${messageId} (${expected} ${expected === 1 ? 'delivery' : 'deliveries'})`,
+        );
         return;
       }
       c.out.note(`published ${messageId}; waiting for ${expected} ${expected === 1 ? 'delivery' : 'deliveries'}…`);
@@ -120,10 +129,15 @@ export function registerSend(program: Command, ctx: () => CliContext): void {
             : waited.outcome === 'dead'
               ? `${c.out.c.red('✗')} ${messageId}: a delivery is dead`
               : `${c.out.c.yellow('…')} ${messageId}: not delivered after ${f.timeout} s`,
-          ...waited.deliveries.map((d) => `  ${s(d['id'])}  ${stateColor(c.out, s(d['state']))}  attempts ${s(d['attempts'])}  ${s(d['lastError'])}`),
+          ...waited.deliveries.map(
+            (d) =>
+              `  ${s(d['id'])}  ${stateColor(c.out, s(d['state']))}  attempts ${s(d['attempts'])}  ${s(d['lastError'])}`,
+          ),
         ].join('\n'),
       );
-      if (waited.outcome === 'dead') throw new CliError('delivery_dead', 'a delivery is dead', EXIT_CODES.deliveryDead, { reported: true });
-      if (waited.outcome === 'timeout') throw new CliError('timeout', `not delivered within ${f.timeout} s`, EXIT_CODES.timeout, { reported: true });
+      if (waited.outcome === 'dead')
+        throw new CliError('delivery_dead', 'a delivery is dead', EXIT_CODES.deliveryDead, { reported: true });
+      if (waited.outcome === 'timeout')
+        throw new CliError('timeout', `not delivered within ${f.timeout} s`, EXIT_CODES.timeout, { reported: true });
     });
 }
