@@ -54,6 +54,11 @@ function resolveDeps(deps: AppDeps): ResolvedDeps {
     metrics,
     now: deps.now ?? Date.now,
     readiness: deps.readiness ?? [],
+    authFailureLimiter: createRateLimiter({
+      perSecond: 1,
+      burst: 10,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    }),
   };
 }
 

@@ -3,6 +3,8 @@ export type RateLimitResult = { ok: true } | { ok: false; retryAfterSeconds: num
 export interface RateLimiter {
   /** Takes one token from `key`'s bucket; `perSecond` overrides the default refill rate for this key. */
   take(key: string, perSecond?: number | null): RateLimitResult;
+  /** True when `key`'s bucket has no whole token left (takes nothing). */
+  isEmpty(key: string): boolean;
 }
 
 export interface RateLimiterOptions {
@@ -22,6 +24,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const maxKeys = options.maxKeys ?? 100_000;
   const buckets = new Map<string, { tokens: number; at: number }>();
   return {
+    isEmpty(key) {
+      const bucket = buckets.get(key);
+      if (bucket === undefined) return false;
+      const burst = options.burst ?? options.perSecond;
+      return Math.min(burst, bucket.tokens + (Math.max(0, now() - bucket.at) / 1000) * options.perSecond) < 1;
+    },
     take(key, perSecondOverride) {
       const rate = perSecondOverride != null && perSecondOverride > 0 ? perSecondOverride : options.perSecond;
       const burst = perSecondOverride != null && perSecondOverride > 0 ? perSecondOverride : (options.burst ?? rate);

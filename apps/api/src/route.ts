@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { AppDeps, ApiEnvBindings, Principal } from './app-types.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 import type { BodyKind } from './read-body.ts';
 
 /**
@@ -87,7 +88,10 @@ export function defineRoute<
 
 /** Deps with their defaults filled in. */
 export type ResolvedDeps = AppDeps &
-  Required<Pick<AppDeps, 'bodyLimitBytes' | 'rateLimiter' | 'metrics' | 'now' | 'readiness'>>;
+  Required<Pick<AppDeps, 'bodyLimitBytes' | 'rateLimiter' | 'metrics' | 'now' | 'readiness'>> & {
+    /** Wrong secrets per API key: 10 at once, then 1 per second. */
+    authFailureLimiter: RateLimiter;
+  };
 
 /**
  * Maps a request path to its route's documented casing (ASP.NET matches paths case-insensitively):

@@ -137,3 +137,34 @@ describe('operators and credentials', () => {
     }
   });
 });
+
+describe('wrong secrets', () => {
+  it('refuses a key after ten wrong secrets in a row without checking more, then lets it in again after a pause', async () => {
+    let now = 5_000_000;
+    const h = await createHarness({ now: () => now });
+    try {
+      const mint = (secret: string) =>
+        h.app.request('/api/v1/herald/tokens', {
+          method: 'POST',
+          headers: { 'x-api-key': h.a.key, 'x-api-secret': secret },
+        });
+      for (let i = 0; i < 10; i++) assert.equal((await mint(`wrong-${i}`)).status, 401);
+      const locked = await mint(h.a.secret);
+      assert.equal(locked.status, 401, 'even the right secret is refused while the key is locked');
+      now += 2000;
+      assert.equal((await mint(h.a.secret)).status, 200);
+      assert.equal(
+        (
+          await h.app.request('/api/v1/herald/tokens', {
+            method: 'POST',
+            headers: { 'x-api-key': h.b.key, 'x-api-secret': h.b.secret },
+          })
+        ).status,
+        200,
+        'other keys are not affected',
+      );
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -111,6 +111,15 @@ describe('publisher against RabbitMQ', () => {
     assert.deepEqual(keys.sort(), ['image.checking', 'progress.update', 'task.completed']);
   });
 
+  it('publishes to an existing quorum queue as it is (no redeclaration with other arguments)', async () => {
+    await using vhost = await createTestVhost();
+    await using admin = await openAdmin(vhost);
+    await admin.ch.assertQueue('quorum-q', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    const o = await publisher.publish(destinationFor(vhost, { queueName: 'quorum-q' }), message());
+    assert.equal(o.code, 'delivered', o.error);
+    assert.equal((await admin.ch.checkQueue('quorum-q')).messageCount, 1);
+  });
+
   it('reports an unroutable message as broker_returned (retryable), then delivers once a queue is bound', async () => {
     await using vhost = await createTestVhost();
     const noQueue = await publisher.publish(destinationFor(vhost), message('ImageUpscalingTaskCompleted'));
@@ -453,7 +462,10 @@ describe('publisher against misbehaving peers', () => {
     const p = createAmqpPublisher({ policy });
     try {
       const o = await p.publish(
-        { ...destinationFor(vhost, { queueName: 'q' }), url: `amqp://broker.test:${vhost.port}/${encodeURIComponent(vhost.name)}` },
+        {
+          ...destinationFor(vhost, { queueName: 'q' }),
+          url: `amqp://broker.test:${vhost.port}/${encodeURIComponent(vhost.name)}`,
+        },
         message(),
       );
       assert.equal(o.code, 'delivered', o.error);

@@ -15,6 +15,7 @@ interface Phase {
   p99Ms: number;
   /** Deliveries still missing this long after publishing stopped. */
   missing: number;
+  firstError?: string;
 }
 
 const MAX_IN_FLIGHT = 512;
@@ -36,6 +37,7 @@ async function runPhase(
   let ok = 0;
   let failed = 0;
   let inFlight = 0;
+  let firstError: string | undefined;
   const started = performance.now();
   const endAt = started + seconds * 1000;
   const pending = new Set<Promise<void>>();
@@ -51,8 +53,9 @@ async function runPhase(
           () => {
             ok++;
           },
-          () => {
+          (error: unknown) => {
             failed++;
+            firstError ??= error instanceof Error ? error.message : String(error);
           },
         )
         .finally(() => {
@@ -83,6 +86,7 @@ async function runPhase(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     missing: ok - stats.unique,
+    ...(firstError === undefined ? {} : { firstError }),
   };
 }
 
@@ -114,7 +118,7 @@ export async function measureSteadyState(
     });
     const steady = await runPhase(client, receiver, demo.applicationId, options.rate, options.seconds);
     options.log(
-      `  ${steady.publishedPerSecond} msg/s published, ${steady.delivered}/${steady.published} delivered, p50 ${steady.p50Ms} ms, p99 ${steady.p99Ms} ms`,
+      `  ${steady.publishedPerSecond} msg/s published (${steady.failed} refused${steady.firstError ? `: ${steady.firstError}` : ''}), ${steady.delivered}/${steady.published} delivered, p50 ${steady.p50Ms} ms, p99 ${steady.p99Ms} ms`,
     );
     let highest = 0;
     for (const rate of [1_000, 2_000, 4_000, 8_000]) {
