@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createDestinationPolicy } from '@herald/ssrf';
-import { createTestVhost, type TestVhost } from '@herald/testing';
+import { closeServer, createTestVhost, listenEphemeral, type TestVhost } from '@herald/testing';
 import { createAmqpPublisher } from '@herald/transport-amqp';
 import { parseReceiverConfig, type StartedReceiver, startReceiver } from '../src/index.ts';
 import { progressMessage } from './helpers.ts';
@@ -77,6 +78,47 @@ describe('receiver in AMQP mode', () => {
     assert.deepEqual(got.map((l) => l.id).sort(), ['m1', 'm2', 'm3']);
     assert.ok(got.every((l) => l.via === 'amqp'));
     assert.equal(got.find((l) => l.id === 'm1')?.correlationId, 'corr-0');
+  });
+
+  it('puts a message back while the sink fails and stores it once the sink recovers', async () => {
+    let failuresLeft = 2;
+    const stored: string[] = [];
+    const target = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (failuresLeft > 0) {
+          failuresLeft--;
+          res.writeHead(500).end();
+          return;
+        }
+        stored.push(String(req.headers['webhook-id']));
+        res.writeHead(200).end();
+      });
+    });
+    const targetPort = await listenEphemeral(target);
+    const url = `amqp://${vhost.hostname}:${vhost.port}/${encodeURIComponent(vhost.name)}`;
+    const config = parseReceiverConfig(
+      {
+        amqp: { url, username: vhost.username, password: vhost.password, queue: 'RetryQueue' },
+        sink: { type: 'forward', url: `http://127.0.0.1:${targetPort}/` },
+        dedupePath: ':memory:',
+      },
+      dir,
+    );
+    const retrying = await startReceiver(config);
+    try {
+      const outcome = await publisher.publish(
+        { url, username: vhost.username, password: vhost.password, queueName: 'RetryQueue' },
+        { body: JSON.stringify(progressMessage()), messageId: 'r1', messageType: 'ImageUpscalingProgress' },
+      );
+      assert.ok(!outcome.ok || outcome.ok, 'published');
+      await waitUntil(() => stored.length >= 1, 'the message to be stored after the sink recovers');
+      assert.equal(failuresLeft, 0, 'the sink failed twice first');
+      assert.deepEqual(stored, ['r1']);
+    } finally {
+      await retrying.close();
+      await closeServer(target);
+    }
   });
 
   it('refuses to start when the broker rejects the credentials', async () => {

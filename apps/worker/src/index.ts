@@ -4,6 +4,7 @@ export {
   SQLITE_FILE_NAME,
   storeUrlFor,
   type WorkerDependencies,
+  withExtraCa,
 } from './build-worker-deps.ts';
 export { createWorker, type Worker, type WorkerDeps } from './create-worker.ts';
 export { type Env, loadEnv, WorkerConfigError } from './env.ts';

@@ -1,6 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type DeliveryOutcome, type HeraldMessageType, parseHeraldMessage, serializeMessage } from '@herald/schemas';
+import {
+  type DeliveryOutcome,
+  type HeraldMessageType,
+  parseHeraldMessage,
+  serializeMessage,
+  traceIdFromTraceparent,
+} from '@herald/schemas';
 import type {
   AttemptResolution,
   Channel,
@@ -9,6 +15,7 @@ import type {
   MessageRecord,
   RecordAttemptInput,
   Store,
+  UnreadableChannel,
 } from '@herald/store';
 import { createAttemptRecorder } from './attempt-recorder.ts';
 import { EngineError } from './engine-error.ts';
@@ -129,6 +136,14 @@ const DEFAULT_RETENTION: RetentionOptions = {
 const BLOCKED_SLEEP_MS = 1_000;
 /** Grace for aborted attempts to settle at shutdown. */
 const ABORT_GRACE_MS = 2_000;
+/** Backoff after a failed claim (database unreachable...): doubles per consecutive failure up to the max. */
+const CLAIM_BACKOFF_MIN_MS = 250;
+const CLAIM_BACKOFF_MAX_MS = 15_000;
+/**
+ * Stands in for the trace id while parsing: it only appears in a problem, and a failed parse is parsed again
+ * with a real one, so a valid publish never pays for random bytes.
+ */
+const PENDING_TRACE_ID = 'pending-trace-id';
 
 const silentLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
@@ -351,20 +366,41 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function track(claimed: ClaimedDelivery): Promise<void> {
-    const p = attemptOnce(claimed, abort.signal).finally(() => {
-      inFlight.delete(p);
-      if (running && roomForBatch()) wake();
-    });
+    const p = attemptOnce(claimed, abort.signal)
+      .catch((error: unknown) => {
+        // attemptOnce handles transport and store failures itself; anything else is a bug, never a crash.
+        logger.error('delivery attempt failed unexpectedly', {
+          deliveryId: claimed.delivery.id,
+          error: describeError(error),
+        });
+      })
+      .finally(() => {
+        inFlight.delete(p);
+        if (running && roomForBatch()) wake();
+      });
     inFlight.add(p);
     return p;
   }
 
+  function reportUnreadable(channel: UnreadableChannel): void {
+    // Ids and the error code only: never the blob or anything decrypted.
+    logger.error('channel set aside: its stored secrets cannot be read', { ...channel });
+  }
+
   async function claim(limit: number): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
-    return store.claimDueDeliveries({ owner: workerId, limit, leaseMs, now: clock(), maxInFlightPerChannel });
+    return store.claimDueDeliveries({
+      owner: workerId,
+      limit,
+      leaseMs,
+      now: clock(),
+      maxInFlightPerChannel,
+      onUnreadableChannel: reportUnreadable,
+    });
   }
 
   async function loop(): Promise<void> {
+    let failures = 0;
     while (running) {
       wakePending = false;
       const limit = Math.min(batchSize, concurrency - inFlight.size);
@@ -373,9 +409,20 @@ export function createEngine(options: EngineOptions): Engine {
         const batch = await claim(limit);
         claimedCount = batch.length;
         for (const c of batch) track(c);
+        if (failures > 0) logger.info('claiming deliveries works again', { failedClaims: failures });
+        failures = 0;
       } catch (error) {
-        logger.error('claiming deliveries failed', { error: describeError(error) });
-        await sleep(Math.min(pollIntervalMs, BLOCKED_SLEEP_MS));
+        // The database may be restarting or unreachable: back off and keep going (a wake-up, e.g. the
+        // LISTEN connection coming back, ends the wait early).
+        failures += 1;
+        const backoffMs = Math.min(CLAIM_BACKOFF_MAX_MS, CLAIM_BACKOFF_MIN_MS * 2 ** Math.min(failures - 1, 16));
+        logger.error('claiming deliveries failed', {
+          error: describeError(error),
+          consecutiveFailures: failures,
+          retryInMs: backoffMs,
+        });
+        if (!running) break;
+        await sleep(backoffMs);
         continue;
       }
       if (!running) break;
@@ -415,12 +462,17 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async publish(input) {
-      const parsed = parseHeraldMessage(
-        input.body,
-        input.type,
-        input.traceId === undefined ? {} : { traceId: input.traceId },
-      );
-      if (!parsed.ok) return { ok: false, reason: 'invalid', problem: parsed.problem };
+      const parsed = parseHeraldMessage(input.body, input.type, { traceId: input.traceId ?? PENDING_TRACE_ID });
+      if (!parsed.ok) {
+        let problem = parsed.problem;
+        if (input.traceId === undefined) {
+          // The failure path only: the problem gets the request's trace id (or a new one).
+          const traceId = traceIdFromTraceparent(input.traceparent);
+          const again = parseHeraldMessage(input.body, input.type, { traceId });
+          if (!again.ok) problem = again.problem;
+        }
+        return { ok: false, reason: 'invalid', problem };
+      }
       const body = serializeMessage(parsed.message);
       const fields = parsed.message as unknown as Record<string, unknown>;
       const result = await store.publish(
@@ -486,7 +538,13 @@ export function createEngine(options: EngineOptions): Engine {
           await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, ABORT_GRACE_MS).unref())]);
         }
       }
-      const released = await store.releaseLeases(workerId);
+      let released = 0;
+      try {
+        released = await store.releaseLeases(workerId);
+      } catch (error) {
+        // The leases expire on their own and another worker claims the work again.
+        logger.error('releasing leases at shutdown failed', { error: describeError(error) });
+      }
       return { aborted, released };
     },
 

@@ -192,6 +192,35 @@ export function createSecretsCodec(keyring: Keyring): SecretsCodec {
   };
 }
 
+/**
+ * A channel whose `secrets` are decrypted on first access (and on each later one, from the codec's cache), for
+ * readers that rarely need them (publish plans only look at ids and options). Frozen, so a plan callback cannot
+ * alter a channel that a store may hand out again. A blob that fails to decrypt throws on access, not on read.
+ */
+export function toLazyChannel(r: Row, codec: SecretsCodec): Channel {
+  const id = str(r, 'id');
+  const applicationId = str(r, 'application_id');
+  const blob = bytes(r, 'secrets');
+  const channel = {
+    id,
+    applicationId,
+    kind: num(r, 'kind') as ChannelKind,
+    isActive: bool(r, 'is_active'),
+    includeImageData: bool(r, 'include_image_data'),
+    config: Object.freeze(json<ChannelConfig>(r, 'config')),
+    options: Object.freeze(json<ChannelOptions>(r, 'options')),
+    disabledReason: strOrNull(r, 'disabled_reason'),
+    failingSince: numOrNull(r, 'failing_since'),
+    createdAt: num(r, 'created_at'),
+    updatedAt: num(r, 'updated_at'),
+  };
+  Object.defineProperty(channel, 'secrets', {
+    enumerable: true,
+    get: () => codec.open(applicationId, id, blob),
+  });
+  return Object.freeze(channel) as unknown as Channel;
+}
+
 export function toChannel(r: Row, codec: SecretsCodec, prefix = ''): Channel {
   const id = str(r, `${prefix}id`);
   const applicationId = str(r, `${prefix}application_id`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { StoreError, StoreInputError } from './errors.ts';
+import { StoreError, StoreInputError, StoreIntegrityError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import {
   listAttemptsQuery,
@@ -25,6 +25,7 @@ import {
   toChannel,
   toDelivery,
   toEvent,
+  toLazyChannel,
   toMessage,
   toRejectionCode,
 } from './rows.ts';
@@ -33,18 +34,25 @@ import {
   checkPlans,
   DELIVERY_STATES,
   duplicateOrConflict,
+  MAX_CLAIM_ROUNDS,
+  newDelivery,
   ORDERING_FREE,
   PRUNE_BATCH,
+  SECRETS_UNREADABLE_EVENT,
+  unreadableChannelReason,
   validateCredits,
 } from './store-common.ts';
 import type {
+  Channel,
   ChannelOptions,
   ClaimedDelivery,
+  Delivery,
   DeliveryState,
   MessageRecord,
   PublishResult,
   RecordAttemptInput,
   Store,
+  UnreadableChannel,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -58,6 +66,7 @@ export interface SqliteStoreOptions {
 }
 
 const MAX_PRUNE_BATCHES = 100_000;
+const MAX_CACHED_APPLICATIONS = 10_000;
 
 /** Opens (creating if needed) an SQLite store and applies its migrations. */
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -114,6 +123,62 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   let closed = false;
 
+  // Active channels per application, for publish (its plan needs ids and options; secrets stay sealed until
+  // read). Cleared by every channel write of this store, and whenever another connection (another process on
+  // the same file) has committed since it was filled: PRAGMA data_version changes only for their commits.
+  const activeChannels = new Map<string, readonly Channel[]>();
+  let activeChannelsVersion = -1;
+  const invalidateChannels = () => {
+    activeChannels.clear();
+  };
+  const activeChannelsOf = (applicationId: string): readonly Channel[] => {
+    const version = num(get('PRAGMA data_version')!, 'data_version');
+    if (version !== activeChannelsVersion) {
+      activeChannels.clear();
+      activeChannelsVersion = version;
+    }
+    let list = activeChannels.get(applicationId);
+    if (list === undefined) {
+      list = Object.freeze(
+        all(
+          'SELECT * FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id',
+          applicationId,
+        ).map((r) => toLazyChannel(r, codec)),
+      );
+      if (activeChannels.size >= MAX_CACHED_APPLICATIONS) activeChannels.clear();
+      activeChannels.set(applicationId, list);
+    }
+    return list;
+  };
+
+  // A channel whose secrets cannot be decrypted is deactivated (once: only while active) with an event, so its
+  // deliveries wait, pending, for an operator instead of failing every claim or being retried in a loop.
+  const quarantineChannel = (row: Row, error: StoreIntegrityError, now: number): UnreadableChannel => {
+    const channelId = str(row, 'id');
+    const applicationId = str(row, 'application_id');
+    const reason = unreadableChannelReason(error.code);
+    const disabled =
+      run(
+        'UPDATE channels SET is_active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND is_active = 1',
+        reason,
+        now,
+        channelId,
+      ) > 0;
+    invalidateChannels();
+    if (disabled) {
+      run(
+        'INSERT INTO events (id, application_id, channel_id, type, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        randomUUID(),
+        applicationId,
+        channelId,
+        SECRETS_UNREADABLE_EVENT,
+        `${reason}. ${error.message}`,
+        now,
+      );
+    }
+    return { applicationId, channelId, code: error.code, disabled };
+  };
+
   const requireApplication = (applicationId: string) => {
     if (get('SELECT 1 AS x FROM applications WHERE id = ?', applicationId) === undefined) {
       throw new StoreInputError('REFERENCE_NOT_FOUND', `application ${applicationId} does not exist`);
@@ -150,6 +215,59 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         str(pair, 'ordering_key'),
       );
     }
+  };
+
+  /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
+  const pickDue = (
+    now: number,
+    limit: number,
+    maxInFlightPerChannel: number,
+  ): Array<{ seq: number; channelId: string }> => {
+    const inFlight = new Map<string, number>();
+    for (const r of all(
+      `SELECT channel_id, count(*) AS n FROM deliveries
+       WHERE state = 'delivering' AND next_attempt_at > ? GROUP BY channel_id`,
+      now,
+    )) {
+      inFlight.set(str(r, 'channel_id'), num(r, 'n'));
+    }
+    // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
+    const heads: Array<{ id: string; room: number; firstDue: number }> = [];
+    for (const r of all(
+      `SELECT c.id, c.max_in_flight, (
+         SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
+         WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
+           AND ${ORDERING_FREE}
+         ORDER BY d.next_attempt_at, d.seq LIMIT 1) AS first_due
+       FROM channels c WHERE c.is_active = 1`,
+      now,
+    )) {
+      const firstDue = numOrNull(r, 'first_due');
+      if (firstDue === null) continue;
+      const id = str(r, 'id');
+      const cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
+      const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
+      if (room > 0) heads.push({ id, room, firstDue });
+    }
+    heads.sort((a, b) => a.firstDue - b.firstDue || (a.id < b.id ? -1 : 1));
+    // Channels with the oldest work first, until they give a full batch; then oldest first across them.
+    const candidates: Array<{ seq: number; at: number; channelId: string }> = [];
+    for (const head of heads) {
+      if (candidates.length >= limit) break;
+      for (const r of all(
+        `SELECT d.seq, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
+         WHERE d.channel_id = ? AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
+           AND ${ORDERING_FREE}
+         ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+        head.id,
+        now,
+        head.room,
+      )) {
+        candidates.push({ seq: num(r, 'seq'), at: num(r, 'next_attempt_at'), channelId: head.id });
+      }
+    }
+    candidates.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    return candidates.slice(0, limit);
   };
 
   const recordOne = (input: RecordAttemptInput, now: number): boolean => {
@@ -195,10 +313,14 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       attempt.error,
       attempt.responseExcerpt,
     );
-    if (attempt.ok)
-      run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId);
-    else
-      run('UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL', attempt.startedAt, channelId);
+    const streakChanged = attempt.ok
+      ? run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId)
+      : run(
+          'UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL',
+          attempt.startedAt,
+          channelId,
+        );
+    if (streakChanged > 0) invalidateChannels();
     if (input.disableChannel !== undefined) {
       const changed = run(
         'UPDATE channels SET is_active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND is_active = 1',
@@ -207,6 +329,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         channelId,
       );
       if (changed > 0) {
+        invalidateChannels();
         run(
           `INSERT INTO events (id, application_id, channel_id, type, detail, created_at) VALUES (?, ?, ?, 'channel.disabled', ?, ?)`,
           randomUUID(),
@@ -224,6 +347,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     kind: 'sqlite',
 
     async migrate() {
+      invalidateChannels();
       tx(() => {
         db.exec(
           'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
@@ -331,6 +455,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         const id = input.id ?? randomUUID();
         const now = clock();
         const options = input.options ?? {};
+        invalidateChannels();
         const row = get(
           `INSERT INTO channels (id, application_id, kind, is_active, include_image_data, config, secrets, options,
              max_in_flight, created_at, updated_at)
@@ -374,6 +499,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
             ? patch.disabledReason
             : (row['disabled_reason'] as string | null);
         const now = clock();
+        invalidateChannels();
         const updated = get(
           `UPDATE channels SET is_active = ?, include_image_data = ?, config = ?, secrets = ?, options = ?,
              max_in_flight = ?, disabled_reason = ?, failing_since = ?, updated_at = ?
@@ -408,6 +534,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     },
     async deleteChannel(applicationId, id) {
       // Cascades to the channel's deliveries and their attempts: nothing of it can be claimed afterwards.
+      invalidateChannels();
       return run('DELETE FROM channels WHERE id = ? AND application_id = ?', id, applicationId) > 0;
     },
 
@@ -444,30 +571,37 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
             return duplicateOrConflict(first, message.bodyHash, () => deliveriesOf(first.id));
           }
         }
-        const channels = all(
-          'SELECT * FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id',
-          message.applicationId,
-        ).map((r) => toChannel(r, codec));
+        const channels = activeChannelsOf(message.applicationId);
         if (channels.length === 0) return { ok: false, reason: 'no_active_channel' };
-        const plans = checkPlans(plan(channels), channels);
+        const plans = checkPlans(plan([...channels]), channels);
         if (plans.length === 0) return { ok: false, reason: 'no_active_channel' };
-        const stored = toMessage(
-          get(
-            `INSERT INTO messages (id, application_id, type, body, correlation_id, traceparent, idempotency_key, body_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-            message.id ?? randomUUID(),
-            message.applicationId,
-            message.type,
-            message.body,
-            message.correlationId ?? null,
-            message.traceparent ?? null,
-            idempotencyKey,
-            message.bodyHash,
-            now,
-          )!,
+        // Rows are built here from what was written: no RETURNING * and row mapping on the hot path.
+        const stored: MessageRecord = {
+          id: message.id ?? randomUUID(),
+          applicationId: message.applicationId,
+          type: message.type,
+          body: message.body,
+          correlationId: message.correlationId ?? null,
+          traceparent: message.traceparent ?? null,
+          idempotencyKey,
+          bodyHash: message.bodyHash,
+          createdAt: now,
+        };
+        run(
+          `INSERT INTO messages (id, application_id, type, body, correlation_id, traceparent, idempotency_key, body_hash, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          stored.id,
+          stored.applicationId,
+          stored.type,
+          stored.body,
+          stored.correlationId,
+          stored.traceparent,
+          idempotencyKey,
+          stored.bodyHash,
+          now,
         );
         const supersededKeys: Array<[string, string]> = [];
-        const deliveries = plans.map((p) => {
+        const deliveries = plans.map((p): Delivery => {
           if (p.coalesceKey !== null) {
             for (const r of all(
               `UPDATE deliveries SET state = 'superseded', blocked = 0, updated_at = ?
@@ -486,23 +620,23 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
               p.channelId,
               p.orderingKey,
             ) !== undefined;
-          return toDelivery(
-            get(
-              `INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
-                 blocked, coalesce_key, created_at, updated_at)
-               VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING *`,
-              randomUUID(),
-              stored.id,
-              message.applicationId,
-              p.channelId,
-              now,
-              p.orderingKey,
-              blocked ? 1 : 0,
-              p.coalesceKey,
-              now,
-              now,
-            )!,
+          const id = randomUUID();
+          run(
+            `INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
+               blocked, coalesce_key, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+            id,
+            stored.id,
+            message.applicationId,
+            p.channelId,
+            now,
+            p.orderingKey,
+            blocked ? 1 : 0,
+            p.coalesceKey,
+            now,
+            now,
           );
+          return newDelivery(id, stored.id, message.applicationId, p, now);
         });
         for (const [channelId, orderingKey] of supersededKeys) unblockHead(channelId, orderingKey);
         return { ok: true, message: stored, deliveries, duplicate: false };
@@ -514,92 +648,62 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     async claimDueDeliveries(opts) {
       const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
       if (limit <= 0) return [];
-      return tx(() => {
-        const inFlight = new Map<string, number>();
-        for (const r of all(
-          `SELECT channel_id, count(*) AS n FROM deliveries
-           WHERE state = 'delivering' AND next_attempt_at > ? GROUP BY channel_id`,
-          now,
-        )) {
-          inFlight.set(str(r, 'channel_id'), num(r, 'n'));
-        }
-        // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
-        const heads: Array<{ id: string; room: number; firstDue: number }> = [];
-        for (const r of all(
-          `SELECT c.id, c.max_in_flight, (
-             SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
-             WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
-               AND ${ORDERING_FREE}
-             ORDER BY d.next_attempt_at, d.seq LIMIT 1) AS first_due
-           FROM channels c WHERE c.is_active = 1`,
-          now,
-        )) {
-          const firstDue = numOrNull(r, 'first_due');
-          if (firstDue === null) continue;
-          const id = str(r, 'id');
-          const cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
-          const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
-          if (room > 0) heads.push({ id, room, firstDue });
-        }
-        heads.sort((a, b) => a.firstDue - b.firstDue || (a.id < b.id ? -1 : 1));
-        // Channels with the oldest work first, until they give a full batch; then oldest first across them.
-        const candidates: Array<{ seq: number; at: number }> = [];
-        for (const head of heads) {
-          if (candidates.length >= limit) break;
-          for (const r of all(
-            `SELECT d.seq, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
-             WHERE d.channel_id = ? AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
-               AND ${ORDERING_FREE}
-             ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
-            head.id,
-            now,
-            head.room,
-          )) {
-            candidates.push({ seq: num(r, 'seq'), at: num(r, 'next_attempt_at') });
+      const unreadable: UnreadableChannel[] = [];
+      const claimed = tx(() => {
+        // A channel whose secrets cannot be read is deactivated and the pick made again without it, so the batch
+        // still fills with other channels' work (each round removes at least one channel).
+        for (let round = 1; ; round++) {
+          const picked = pickDue(now, limit, maxInFlightPerChannel);
+          if (picked.length === 0) return [];
+          const channelIds = JSON.stringify([...new Set(picked.map((p) => p.channelId))]);
+          const channels = new Map<string, Channel>();
+          let setAside = false;
+          for (const r of all('SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))', channelIds)) {
+            try {
+              channels.set(str(r, 'id'), toChannel(r, codec));
+            } catch (error) {
+              if (!(error instanceof StoreIntegrityError)) throw error;
+              unreadable.push(quarantineChannel(r, error, now));
+              setAside = true;
+            }
           }
+          if (setAside && round < MAX_CLAIM_ROUNDS) continue;
+          const seqs = picked.filter((p) => channels.has(p.channelId)).map((p) => p.seq);
+          if (seqs.length === 0) return [];
+          const expiresAt = now + leaseMs;
+          const leased = all(
+            `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
+               leased_at = ?, updated_at = ?
+             WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
+            owner,
+            expiresAt,
+            expiresAt,
+            now,
+            now,
+            JSON.stringify(seqs),
+          );
+          const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
+          const messageIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'message_id')))]);
+          const messages = new Map<string, MessageRecord>(
+            all('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))', messageIds).map((r) => [
+              str(r, 'id'),
+              toMessage(r),
+            ]),
+          );
+          const batch: ClaimedDelivery[] = [];
+          for (const seq of seqs) {
+            const delivery = toDelivery(bySeq.get(seq)!);
+            batch.push({
+              delivery,
+              message: messages.get(delivery.messageId)!,
+              channel: channels.get(delivery.channelId)!,
+            });
+          }
+          return batch;
         }
-        candidates.sort((a, b) => a.at - b.at || a.seq - b.seq);
-        const picked = candidates.slice(0, limit).map((c) => c.seq);
-        if (picked.length === 0) return [];
-        const expiresAt = now + leaseMs;
-        const leased = all(
-          `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
-             leased_at = ?, updated_at = ?
-           WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
-          owner,
-          expiresAt,
-          expiresAt,
-          now,
-          now,
-          JSON.stringify(picked),
-        );
-        const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
-        const messageIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'message_id')))]);
-        const channelIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'channel_id')))]);
-        const messages = new Map<string, MessageRecord>(
-          all('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))', messageIds).map((r) => [
-            str(r, 'id'),
-            toMessage(r),
-          ]),
-        );
-        const channels = new Map(
-          all('SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))', channelIds).map((r) => [
-            str(r, 'id'),
-            toChannel(r, codec),
-          ]),
-        );
-        const claimed: ClaimedDelivery[] = [];
-        for (const seq of picked) {
-          const row = bySeq.get(seq)!;
-          const delivery = toDelivery(row);
-          claimed.push({
-            delivery,
-            message: messages.get(delivery.messageId)!,
-            channel: channels.get(delivery.channelId)!,
-          });
-        }
-        return claimed;
       });
+      for (const u of unreadable) opts.onUnreadableChannel?.(u);
+      return claimed;
     },
 
     async recordAttempt(input, now) {
@@ -767,6 +871,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async reencryptSecrets() {
+      invalidateChannels();
       return tx(() => {
         let changed = 0;
         for (const r of all('SELECT id, application_id, secrets FROM channels')) {

@@ -12,6 +12,16 @@ export const DELIVERY_STATES: readonly DeliveryState[] = [
 
 export const PRUNE_BATCH = 1000;
 
+/** Operational event recorded when a claim finds a channel whose secrets cannot be decrypted. */
+export const SECRETS_UNREADABLE_EVENT = 'channel.secrets_unreadable';
+/** A claim that keeps meeting unreadable channels stops refilling its batch after this many rounds. */
+export const MAX_CLAIM_ROUNDS = 8;
+
+/** disabledReason of a channel the claim deactivated because its stored secrets (or settings) cannot be read. */
+export function unreadableChannelReason(code: string): string {
+  return `channel secrets cannot be read (${code}): re-enter them, or restore the encryption key they were written with, then re-enable the channel`;
+}
+
 /**
  * SQL condition on a delivery `d`: the ordering rule, authoritative whatever the blocked flags say (no earlier
  * delivery of the same channel and ordering key is still pending or delivering).
@@ -19,6 +29,36 @@ export const PRUNE_BATCH = 1000;
 export const ORDERING_FREE = `(d.ordering_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
     AND e.seq < d.seq AND e.state IN ('pending', 'delivering')))`;
+
+/** A delivery as publish writes it (pending, due now, no attempt yet), built without reading the row back. */
+export function newDelivery(
+  id: string,
+  messageId: string,
+  applicationId: string,
+  plan: DeliveryPlan,
+  now: number,
+): Delivery {
+  return {
+    id,
+    messageId,
+    applicationId,
+    channelId: plan.channelId,
+    state: 'pending',
+    attempts: 0,
+    attemptsSinceReset: 0,
+    nextAttemptAt: now,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    orderingKey: plan.orderingKey,
+    coalesceKey: plan.coalesceKey,
+    lastOutcome: null,
+    lastStatusCode: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    deliveredAt: null,
+  };
+}
 
 /** A repeat of an idempotency key: the first message when the body is the same, a conflict otherwise. */
 export function duplicateOrConflict(
@@ -31,7 +71,7 @@ export function duplicateOrConflict(
 }
 
 /** The engine's plan may only name channels it was given (active, same application), each once. */
-export function checkPlans(plans: DeliveryPlan[], channels: Channel[]): DeliveryPlan[] {
+export function checkPlans(plans: DeliveryPlan[], channels: readonly Channel[]): DeliveryPlan[] {
   const allowed = new Set(channels.map((c) => c.id));
   const seen = new Set<string>();
   for (const p of plans) {

@@ -246,6 +246,23 @@ export interface ClaimOptions {
   now: number;
   /** Default per-channel in-flight cap when the channel sets none. */
   maxInFlightPerChannel: number;
+  /**
+   * Called (after the claim) for each channel whose stored secrets or settings could not be read
+   * (StoreIntegrityError): its deliveries were left pending, not returned, and the channel was deactivated
+   * with a disabledReason and a `channel.secrets_unreadable` event (`disabled: false` when another claimer or an
+   * update got there first). The other channels' deliveries are claimed as usual.
+   */
+  onUnreadableChannel?: (channel: UnreadableChannel) => void;
+}
+
+/** A channel a claim set aside because its secrets failed to decrypt; see ClaimOptions.onUnreadableChannel. */
+export interface UnreadableChannel {
+  applicationId: string;
+  channelId: string;
+  /** The StoreIntegrityError code: SECRETS_UNREADABLE, ENCRYPTION_KEY_UNKNOWN or STORED_VALUE_INVALID. */
+  code: string;
+  /** True when this claim deactivated the channel (and recorded the event). */
+  disabled: boolean;
 }
 
 /** The next state after an attempt, decided by the engine's retry policy. */
@@ -363,7 +380,8 @@ export interface Store {
    * duplicate: true; same key + different hash → idempotency_conflict), read the application's active
    * channels, call `plan` with them, store the message and one pending delivery per plan entry, and
    * supersede older pending deliveries with the same coalesceKey on the same channel. With no active
-   * channel nothing is stored.
+   * channel nothing is stored. The channels given to `plan` are read-only (frozen) and their `secrets` are
+   * decrypted only if the callback reads them (a plan needs ids and options).
    */
   publish(
     message: NewMessage,
@@ -375,7 +393,8 @@ export interface Store {
    * Leases due pending deliveries (and deliveries whose lease expired) to `owner`: never the same
    * delivery to two owners at once (FOR UPDATE SKIP LOCKED on PostgreSQL); respects the per-channel
    * in-flight cap; skips a delivery with an ordering key while an earlier delivery of the same channel
-   * and key is still pending or delivering; only active channels.
+   * and key is still pending or delivering; only active channels. A channel whose secrets fail to decrypt does
+   * not fail the claim: its deliveries stay pending and it is deactivated (see ClaimOptions.onUnreadableChannel).
    */
   claimDueDeliveries(opts: ClaimOptions): Promise<ClaimedDelivery[]>;
   /** Records the attempt and moves the delivery on; false (and nothing written) when `owner` lost the lease. */

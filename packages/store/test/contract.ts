@@ -14,6 +14,7 @@ import {
   type Store,
   StoreInputError,
   StoreIntegrityError,
+  type UnreadableChannel,
 } from '@herald/store';
 
 export type RawRow = Record<string, unknown>;
@@ -472,6 +473,70 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
         });
       });
 
+      it('hands plan read-only channels whose secrets are decrypted only when read; a bad blob does not stop publish', async () => {
+        await withStore(async (store, db) => {
+          const { application, channel } = await seedApplication(store);
+          const second = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: true,
+            includeImageData: true,
+            config: webhook,
+            secrets: { secretHeaderValue: 'second' },
+          });
+          let seen: Channel[] = [];
+          await publishOk(store, newMessage(application.id, { a: 1 }), (channels) => {
+            seen = channels;
+            return planAll(channels);
+          });
+          const byId = (id: string) => seen.find((c) => c.id === id)!;
+          assert.deepEqual(seen.map((c) => c.id).sort(), [channel.id, second.id].sort());
+          assert.ok(seen.every((c) => Object.isFrozen(c) && Object.isFrozen(c.options)));
+          assert.deepEqual(byId(channel.id).secrets, { secretHeaderValue: 'hdr-app' });
+          assert.deepEqual(byId(channel.id), await store.getChannel(application.id, channel.id));
+          // A blob that no longer decrypts fails only whoever reads it; publish itself never does.
+          await db.sql(
+            `UPDATE channels SET secrets = (SELECT secrets FROM channels WHERE id = '${channel.id}') WHERE id = '${second.id}'`,
+          );
+          const r = await publishOk(store, newMessage(application.id, { a: 2 }), (channels) => {
+            seen = channels;
+            return planAll(channels);
+          });
+          assert.equal(r.deliveries.length, 2);
+          assert.throws(
+            () => byId(second.id).secrets,
+            (e: unknown) => e instanceof StoreIntegrityError,
+          );
+        });
+      });
+
+      it('publishes to the channels as they are now, also after another process changed them', async () => {
+        await withStore(async (store, db) => {
+          const { application, channel } = await seedApplication(store);
+          await publishOk(store, newMessage(application.id, { a: 1 }));
+          const added = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: true,
+            includeImageData: true,
+            config: webhook,
+          });
+          const targets = async (n: number) =>
+            (await publishOk(store, newMessage(application.id, { n }))).deliveries.map((d) => d.channelId).sort();
+          assert.deepEqual(await targets(2), [channel.id, added.id].sort());
+          await store.updateChannel(application.id, added.id, { isActive: false });
+          assert.deepEqual(await targets(3), [channel.id]);
+          // Written behind the store's back, by another connection.
+          await db.sql(`UPDATE channels SET is_active = ${name === 'sqlite' ? 1 : 'true'} WHERE id = '${added.id}'`);
+          assert.deepEqual(await targets(4), [channel.id, added.id].sort());
+          await db.sql(`DELETE FROM channels WHERE id = '${added.id}'`);
+          assert.deepEqual(await targets(5), [channel.id]);
+          await store.deleteChannel(application.id, channel.id);
+          const none = await store.publish(newMessage(application.id, { n: 6 }), planAll, T0);
+          assert.deepEqual(none, { ok: false, reason: 'no_active_channel' });
+        });
+      });
+
       it('supersedes an older pending delivery with the same coalesce key, but not one being delivered', async () => {
         await withStore(async (store) => {
           const { application, channel } = await seedApplication(store, { coalesceProgress: true });
@@ -800,6 +865,106 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.equal(released?.attempts, 0);
           assert.equal(await store.releaseLeases('w1'), 2);
           assert.equal((await store.claimDueDeliveries(claimOptions(T0 + 5, { owner: 'w2' }))).length, 3);
+        });
+      });
+
+      it('sets aside a channel whose secrets cannot be decrypted: others still flow, its work waits, pending, once disabled', async () => {
+        await withStore(async (store, db) => {
+          const good = await seedApplication(store, {}, 'good');
+          const moved = await seedApplication(store, {}, 'moved');
+          // Sealed with a key this store's keyring does not have: ENCRYPTION_KEY_UNKNOWN.
+          const other = await db.open(createKeyring({ current: KEY_B, previous: [KEY_A] }));
+          const unknownKey = await seedApplication(other, {}, 'unknown-key');
+          await other.close();
+          // A ciphertext copied from another channel's row: SECRETS_UNREADABLE.
+          await db.sql(
+            `UPDATE channels SET secrets = (SELECT secrets FROM channels WHERE id = '${good.channel.id}') WHERE id = '${moved.channel.id}'`,
+          );
+          const ids = (r: { deliveries: { id: string }[] }) => r.deliveries.map((d) => d.id);
+          const goodIds = [
+            ...ids(await publishOk(store, newMessage(good.application.id, { n: 1 }), planAll, T0)),
+            ...ids(await publishOk(store, newMessage(good.application.id, { n: 2 }), planAll, T0 + 2)),
+          ];
+          const movedIds = ids(await publishOk(store, newMessage(moved.application.id, { n: 3 }), planAll, T0 + 1));
+          const unknownIds = ids(
+            await publishOk(store, newMessage(unknownKey.application.id, { n: 4 }), planAll, T0 + 1),
+          );
+
+          const reported: UnreadableChannel[] = [];
+          const onUnreadableChannel = (u: UnreadableChannel) => reported.push(u);
+          const claimed = await store.claimDueDeliveries(claimOptions(T0 + 10, { onUnreadableChannel }));
+          assert.deepEqual(
+            claimed.map((c) => c.delivery.id),
+            goodIds,
+          );
+          assert.deepEqual(
+            reported.map((u) => [u.channelId, u.code, u.disabled]).sort(),
+            [
+              [moved.channel.id, 'SECRETS_UNREADABLE', true],
+              [unknownKey.channel.id, 'ENCRYPTION_KEY_UNKNOWN', true],
+            ].sort(),
+          );
+          for (const [app, channelId, deliveryIds, code] of [
+            [moved.application.id, moved.channel.id, movedIds, 'SECRETS_UNREADABLE'],
+            [unknownKey.application.id, unknownKey.channel.id, unknownIds, 'ENCRYPTION_KEY_UNKNOWN'],
+          ] as const) {
+            for (const id of deliveryIds) {
+              const d = await store.getDelivery(app, id);
+              assert.equal(d?.state, 'pending', 'its deliveries are kept, pending');
+              assert.equal(d?.attempts, 0, 'no attempt is counted');
+              assert.equal(d?.leaseOwner, null);
+            }
+            const [row] = await db.sql(`SELECT is_active, disabled_reason FROM channels WHERE id = '${channelId}'`);
+            assert.equal(Boolean(row?.['is_active']), false);
+            assert.match(String(row?.['disabled_reason']), new RegExp(code));
+            const events = (await store.listEvents(app, {})).items;
+            assert.deepEqual(
+              events.map((e) => [e.type, e.channelId]),
+              [['channel.secrets_unreadable', channelId]],
+            );
+            assert.equal(events[0]!.detail.includes('hdr-'), false, 'no secret in the event');
+          }
+
+          // Never spins: nothing of the set-aside channels is due or claimable, and no second event is recorded.
+          assert.deepEqual(
+            await store.claimDueDeliveries(claimOptions(T0 + 20, { owner: 'w2', onUnreadableChannel })),
+            [],
+          );
+          assert.equal(reported.length, 2);
+          assert.equal(await store.nextDueAt(), T0 + 10 + 30_000, 'only the leases of the good channel are due');
+          // New publishes skip the deactivated channel; the application without an active channel gets a 404.
+          const again = await store.publish(newMessage(moved.application.id, { n: 5 }), planAll, T0 + 30);
+          assert.deepEqual(again, { ok: false, reason: 'no_active_channel' });
+
+          // The operator re-enters the secrets and re-enables the channel: its waiting work is delivered.
+          await store.updateChannel(moved.application.id, moved.channel.id, {
+            secrets: { secretHeaderValue: 'fixed' },
+            isActive: true,
+          });
+          const resumed = await store.claimDueDeliveries(claimOptions(T0 + 40, { owner: 'w3', onUnreadableChannel }));
+          assert.deepEqual(
+            resumed.map((c) => c.delivery.id),
+            movedIds,
+          );
+          assert.deepEqual(resumed[0]?.channel.secrets, { secretHeaderValue: 'fixed' });
+          assert.equal(reported.length, 2);
+        });
+      });
+
+      it('claims a full batch past an unreadable channel whose deliveries are the oldest', async () => {
+        await withStore(async (store, db) => {
+          const bad = await seedApplication(store, {}, 'bad');
+          const good = await seedApplication(store, {}, 'good');
+          await db.sql(
+            `UPDATE channels SET secrets = (SELECT secrets FROM channels WHERE id = '${good.channel.id}') WHERE id = '${bad.channel.id}'`,
+          );
+          for (let i = 0; i < 3; i++) await publishOk(store, newMessage(bad.application.id, { i }), planAll, T0 + i);
+          for (let i = 0; i < 4; i++)
+            await publishOk(store, newMessage(good.application.id, { i }), planAll, T0 + 10 + i);
+          const claimed = await store.claimDueDeliveries(claimOptions(T0 + 100, { limit: 4 }));
+          assert.equal(claimed.length, 4);
+          assert.ok(claimed.every((c) => c.channel.id === good.channel.id));
+          assert.equal((await store.countDeliveriesByState()).pending, 3);
         });
       });
 

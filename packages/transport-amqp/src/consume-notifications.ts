@@ -46,7 +46,10 @@ export interface ConsumeNotificationsOptions {
   /** Deadline for connecting. Default 10 000. */
   connectTimeoutMs?: number;
   heartbeatSeconds?: number;
-  /** Called when the connection is lost (the consumer then stops; the application decides whether to restart). */
+  /**
+   * Called once (code `CONSUMER_LOST`) when the connection or channel is lost or the broker cancels
+   * the consumer; the consumer then ends (`closed` resolves) and the application decides whether to restart.
+   */
   onError?: (error: Error) => void;
   /** Resolves to acknowledge; rejects (or throws) to have the message put back, up to `maxRedeliveries`. */
   handler: (notification: ReceivedNotification) => Promise<void>;
@@ -184,22 +187,48 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
     resolveClosed = resolve;
   });
 
-  model.on('close', () => {
+  let lostReported = false;
+  function reportLost(message: string, cause: unknown): void {
+    if (stopping || lostReported) return;
+    lostReported = true;
+    options.onError?.(new AmqpTransportError('CONSUMER_LOST', message, cause === undefined ? undefined : { cause }));
+  }
+  const lostText = (what: string): string =>
+    `${what}${lostError === undefined ? '' : `: ${clip(lostError.message, 300)}`}`;
+
+  model.on('close', (err?: Error) => {
     channelOpen = false;
+    lostError ??= err;
+    reportLost(lostText(`connection to ${target.label} lost`), lostError);
     resolveClosed();
-    if (!stopping) {
-      options.onError?.(
-        new AmqpTransportError(
-          'CONSUMER_START_FAILED',
-          `connection to ${target.label} lost${lostError === undefined ? '' : `: ${clip(lostError.message, 300)}`}`,
-          { cause: lostError },
-        ),
-      );
-    }
   });
   ch.on('close', () => {
     channelOpen = false;
+    // A consumer without its channel is dead: end the connection too, so `closed` tells the application.
+    if (!stopping) {
+      // Deferred: when the whole connection went, its close follows and is the better report.
+      setImmediate(() => {
+        reportLost(lostText(`channel of ${queue} at ${target.label} closed`), lostError);
+        void closeModel(model, 2000);
+      });
+    }
   });
+
+  /** Waits for running handlers (at most `timeoutMs`), then closes the connection. */
+  async function drainAndClose(timeoutMs: number): Promise<void> {
+    if (inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => idleWaiters.push(resolve)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    await closeModel(model, 2000);
+    resolveClosed();
+  }
 
   /** Publishes with a confirm; resolves true once the broker has it. */
   function publishConfirmed(
@@ -309,10 +338,9 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
       queue,
       (msg) => {
         if (msg === null) {
-          // Cancelled by the broker (queue deleted): nothing more will arrive.
-          options.onError?.(
-            new AmqpTransportError('CONSUMER_START_FAILED', `consumer of ${queue} cancelled by the broker`),
-          );
+          // Cancelled by the broker (e.g. queue deleted): nothing more will arrive.
+          reportLost(`consumer of ${queue} at ${target.label} cancelled by the broker`, undefined);
+          void drainAndClose(10_000);
           return;
         }
         inFlight += 1;
@@ -347,18 +375,7 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
       stopping = true;
       const timeoutMs = opts.timeoutMs ?? 10_000;
       if (channelOpen) await ch.cancel(consumerTag).catch(() => {});
-      if (inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          new Promise<void>((resolve) => idleWaiters.push(resolve)),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, timeoutMs);
-          }),
-        ]);
-        clearTimeout(timer);
-      }
-      await closeModel(model, 2000);
-      resolveClosed();
+      await drainAndClose(timeoutMs);
     },
   };
 }

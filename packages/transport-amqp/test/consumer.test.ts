@@ -10,7 +10,7 @@ import {
   DEAD_REASON_HEADER,
   REDELIVERIES_HEADER,
 } from '../src/index.ts';
-import { destinationFor, drainQueue, localPolicy, openAdmin, waitFor } from './helpers.ts';
+import { destinationFor, drainQueue, killConnections, localPolicy, openAdmin, waitFor } from './helpers.ts';
 
 const progress = {
   MessageType: 'ImageGenerationProgress',
@@ -120,7 +120,11 @@ describe('consumeNotifications', () => {
     }
     assert.deepEqual(seen, [0, 1]);
     await using admin = await openAdmin(vhost);
-    assert.equal((await admin.ch.checkQueue('inbox')).messageCount, 0);
+    const left = await drainQueue(admin.ch, 'inbox');
+    assert.deepEqual(
+      left.map((m) => [m.properties.headers, m.fields.redelivered]),
+      [],
+    );
     assert.equal((await admin.ch.checkQueue('inbox.dead')).messageCount, 0);
   });
 
@@ -270,6 +274,40 @@ describe('consumeNotifications', () => {
       await waitFor(async () => (await admin.ch.checkQueue('inbox')).messageCount === 1),
       'requeued by the broker',
     );
+  });
+
+  it('reports a consumer the broker cancels (queue deleted) through onError and ends', async () => {
+    await using vhost = await createTestVhost();
+    const errors: AmqpTransportError[] = [];
+    const consumer = await consumeNotifications({
+      ...consumerOptions(vhost, async () => {}),
+      onError: (err) => {
+        if (err instanceof AmqpTransportError) errors.push(err);
+      },
+    });
+    await using admin = await openAdmin(vhost);
+    await admin.ch.deleteQueue('inbox');
+    await consumer.closed;
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['CONSUMER_LOST'],
+    );
+    assert.match(errors[0]?.message ?? '', /cancelled by the broker/);
+    await consumer.stop();
+  });
+
+  it('reports a connection the broker closes through onError and ends', async () => {
+    await using vhost = await createTestVhost();
+    const errors: Error[] = [];
+    const consumer = await consumeNotifications({
+      ...consumerOptions(vhost, async () => {}),
+      onError: (err) => errors.push(err),
+    });
+    assert.ok((await killConnections(vhost.name)) >= 1);
+    await consumer.closed;
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]?.message ?? '', /lost/);
+    await consumer.stop();
   });
 
   it('fails to start with a clear error and no secret on wrong credentials, and refuses bad options', async () => {

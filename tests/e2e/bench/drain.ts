@@ -14,6 +14,8 @@ export interface DrainSettings {
   batchSize: number;
   /** Connections the bare loop opens (the webhook client's default per origin). */
   connections: number;
+  /** Requests the bare loop keeps in flight. */
+  bareConcurrency: number;
   /** Budget for seeding one backlog; seeding stops early (and says so) when it runs out. */
   seedBudgetMs: number;
   /** Budget for one drain; the rate is computed over what arrived. */
@@ -41,7 +43,7 @@ export async function measureBareLoop(receiver: FastReceiver, count: number, set
       if (r.statusCode !== 200) throw new Error(`bare loop got ${r.statusCode}`);
     }
   };
-  await Promise.all(Array.from({ length: settings.concurrency }, loop));
+  await Promise.all(Array.from({ length: settings.bareConcurrency }, loop));
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
   return count / seconds;

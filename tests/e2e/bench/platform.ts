@@ -12,6 +12,8 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string', default: '30' },
     rate: { type: 'string', default: '1000' },
     skip: { type: 'string', default: '' },
+    concurrency: { type: 'string', default: '128' },
+    'batch-size': { type: 'string', default: '64' },
   },
 });
 const n = Number(values.n);
@@ -22,7 +24,16 @@ const skip = new Set(values.skip.split(',').filter((s) => s !== ''));
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 // Budgets keep the whole run under about six minutes whatever --n asks for.
-const settings: DrainSettings = { n, concurrency: 64, batchSize: 64, connections: 32, seedBudgetMs: 45_000, timeoutMs: 75_000, log };
+const settings: DrainSettings = {
+  n,
+  concurrency: Number(values.concurrency),
+  batchSize: Number(values['batch-size']),
+  connections: 32,
+  bareConcurrency: 64,
+  seedBudgetMs: 45_000,
+  timeoutMs: 75_000,
+  log,
+};
 const bareCount = Math.min(n, 30_000);
 
 const receiver = await startFastReceiver();
@@ -30,7 +41,7 @@ const figures: Record<string, number | string | null> = { n };
 try {
   const bare: number[] = [];
   log(
-    `bare undici POST loop: ${bareCount} requests, ${settings.concurrency} concurrent, ${settings.connections} connections`,
+    `bare undici POST loop: ${bareCount} requests, ${settings.bareConcurrency} in flight, ${settings.connections} connections`,
   );
   bare.push(await measureBareLoop(receiver, bareCount, settings));
 

@@ -123,7 +123,8 @@ export async function measureSteadyState(
     let highest = 0;
     for (const rate of [1_000, 2_000, 4_000, 8_000]) {
       const phase = await runPhase(client, receiver, demo.applicationId, rate, 5);
-      const sustained = phase.publishedPerSecond >= rate * 0.95 && phase.missing === 0 && phase.failed === 0 && phase.p99Ms < 1_000;
+      const sustained =
+        phase.publishedPerSecond >= rate * 0.95 && phase.missing === 0 && phase.failed === 0 && phase.p99Ms < 1_000;
       options.log(
         `  ramp ${rate}/s: published ${phase.publishedPerSecond}/s, delivered ${phase.delivered}/${phase.published}, p99 ${phase.p99Ms} ms → ${sustained ? 'sustained' : 'not sustained'}`,
       );
