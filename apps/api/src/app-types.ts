@@ -1,3 +1,4 @@
+import type { SignalRHub } from '@herald/realtime';
 import type { DestinationPolicy } from '@herald/ssrf';
 import type { Engine } from '@herald/engine';
 import type { ApiKey, ApiKeyRole, Store } from '@herald/store';
@@ -61,6 +62,8 @@ export interface AppDeps {
   /** When set, /metrics needs `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   readiness?: readonly ReadinessCheck[];
+  /** SignalR-compatible hub for channel kind 1; its negotiate endpoint answers 404 when absent. */
+  realtimeHub?: SignalRHub;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
 }

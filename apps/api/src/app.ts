@@ -20,6 +20,7 @@ import { deliveryLogRoutes } from './routes/delivery-log.ts';
 import { createDocsRoutes } from './routes/docs.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { realtimeRoutes } from './routes/realtime.ts';
 import { rejectionCodeRoutes } from './routes/rejection-codes.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
@@ -39,6 +40,7 @@ export function listRoutes(): Route[] {
     ...applicationRoutes,
     ...apiKeyRoutes,
     ...operationsRoutes,
+    ...realtimeRoutes,
   ];
   routes.push(...createDocsRoutes(() => routes));
   return routes;

@@ -1,6 +1,9 @@
 import { formatApiTimestamp, PASSWORD_MASK, toChannelConfigurationJson } from '@herald/schemas';
 import type { Channel, RabbitMqChannelConfig, WebhookChannelConfig } from '@herald/store';
 
+/** Where SignalR clients connect (negotiate at `${SIGNALR_HUB_PATH}/negotiate`). */
+export const SIGNALR_HUB_PATH = '/hubs/notifications';
+
 /** The documents' `notificationChannelConfigurationJSON`, with the broker password always masked. */
 export function channelConfigurationJson(channel: Channel): string {
   if (channel.kind === 0) {
@@ -20,7 +23,8 @@ export function channelConfigurationJson(channel: Channel): string {
       queueName: c.queueName,
     });
   }
-  return '{}';
+  // SignalR (a Herald addition): nothing to configure but where clients connect.
+  return JSON.stringify({ Hub: SIGNALR_HUB_PATH });
 }
 
 /**

@@ -6,12 +6,14 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { type CertificateAuthority, createCertificateAuthority, generateWebhookSecret } from '@herald/auth';
 import { createEngine, createRabbitMqTransport, createWebhookTransport, type EngineLogger } from '@herald/engine';
+import { createSignalRHub, createSignalRTransport } from '@herald/realtime';
 import { createDestinationPolicy } from '@herald/ssrf';
 import { createStore, generateKeyringSpec, parseKeyring } from '@herald/store';
 import { createAmqpPublisher } from '@herald/transport-amqp';
 import { createWebhookClient } from '@herald/transport-http';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
+import { SIGNALR_HUB_PATH } from './channel-view.ts';
 import { bootstrapPlatform } from './bootstrap.ts';
 import { ensureDataDir, readOrCreateSecret, writePrivateFile } from './data-dir.ts';
 import { type ApiEnv, EnvError } from './env.ts';
@@ -94,23 +96,36 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
               tls: { ...req.tls, ca: [req.tls?.ca, extraCa].filter((x) => x !== undefined).join('\n') },
             }),
         };
+  const tokens = createTokenService({ secret: jwtSecret, ttlSeconds: env.HERALD_JWT_TTL_SECONDS });
+  const embeddedWorker = env.HERALD_EMBEDDED_WORKER ?? store.kind === 'sqlite';
+  // The SignalR hub lives where its WebSockets are served; its transport runs in the embedded worker.
+  const realtimeHub = createSignalRHub({
+    path: SIGNALR_HUB_PATH,
+    authenticate: async (token) => {
+      if (token === null) return null;
+      const verified = await tokens.verify(token);
+      if (!verified.ok || verified.claims.role !== 'application' || verified.claims.applicationId === null) return null;
+      return { applicationId: verified.claims.applicationId };
+    },
+  });
   const engine = createEngine({
     store,
     transports: {
       webhook: createWebhookTransport({ client: deliverer }),
       rabbitmq: createRabbitMqTransport({ publisher }),
+      signalr: createSignalRTransport({ hub: realtimeHub }),
     },
     logger: engineLogger(logger),
   });
   const metrics = createApiMetrics();
   engine.on('attempt', (e) => metrics.recordAttempt(e.outcome.code, e.outcome.ok, e.outcome.durationMs));
-  const embeddedWorker = env.HERALD_EMBEDDED_WORKER ?? store.kind === 'sqlite';
 
   const credentials = createCredentialService();
   const app = createApp({
     store,
     engine,
-    tokens: createTokenService({ secret: jwtSecret, ttlSeconds: env.HERALD_JWT_TTL_SECONDS }),
+    tokens,
+    realtimeHub,
     credentials,
     destinationPolicy: policy,
     allowHttp: env.HERALD_ALLOW_HTTP,
@@ -140,6 +155,7 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
       ),
     );
   });
+  realtimeHub.attach(server);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = env.HERALD_PUBLIC_URL?.replace(/\/$/, '') ?? `http://${host}:${address.port}`;
@@ -152,10 +168,13 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      // Upgraded WebSockets count as open connections: close them first or server.close() waits on them.
+      const hubClosed = realtimeHub.close();
       await new Promise<void>((done) => {
         server.close(() => done());
         server.closeIdleConnections();
       });
+      await hubClosed;
       const stopped = await engine.stop({ deadlineMs: env.HERALD_SHUTDOWN_DEADLINE_MS });
       logger.info({ ...stopped }, 'engine stopped');
       await Promise.allSettled([webhookClient.close(), publisher.close()]);

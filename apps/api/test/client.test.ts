@@ -70,6 +70,14 @@ describe('@herald/client against the running API', () => {
     );
     assert.equal((await client.getChannel(appId, webhook.id)).notificationChannelConfiguration?.notificationChannel, 0);
     assert.equal(await client.deleteChannel(appId, rabbit.id), true);
+    const realtime = await client.createSignalRChannel(appId, { isActive: false, includeImageData: true });
+    assert.equal(realtime.channel, 1);
+    const realtimeUpdated = await client.updateSignalRChannel(appId, realtime.id, {
+      isActive: false,
+      includeImageData: false,
+    });
+    assert.equal(realtimeUpdated.includeImageData, false);
+    assert.equal(await client.deleteChannel(appId, realtime.id), true);
     const details = await client.getChannelDetails(webhook.id);
     assert.equal(details.options.coalesceProgress, false);
     const rotated = await client.rotateSigningSecret(webhook.id);

@@ -4,6 +4,7 @@ import type {
   HeraldMessageType,
   ProblemDetails,
   RabbitMqChannelRequestInput,
+  SignalRChannelRequestInput,
   WebHookChannelRequestInput,
 } from '@herald/schemas';
 import { HeraldApiError } from './herald-api-error.ts';
@@ -236,6 +237,14 @@ export function createHeraldClient(options: HeraldClientOptions) {
       request<ChannelConfigurationResponse>('POST', `${DOC}/RabbitMQ`, { query: { applicationId }, json: body }),
     updateRabbitMqChannel: (applicationId: string, configurationId: string, body: RabbitMqChannelRequestInput) =>
       request<ChannelConfigurationResponse>('PUT', `${DOC}/RabbitMQ`, {
+        query: { applicationId, configurationId },
+        json: body,
+      }),
+    /** Herald addition: a SignalR channel (pushes to the application's clients connected to /hubs/notifications). */
+    createSignalRChannel: (applicationId: string, body: SignalRChannelRequestInput) =>
+      request<ChannelConfigurationResponse>('POST', `${DOC}/SignalR`, { query: { applicationId }, json: body }),
+    updateSignalRChannel: (applicationId: string, configurationId: string, body: SignalRChannelRequestInput) =>
+      request<ChannelConfigurationResponse>('PUT', `${DOC}/SignalR`, {
         query: { applicationId, configurationId },
         json: body,
       }),

@@ -2,8 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { createKeyring, createStore, type Channel, type ChannelOptions, type Store } from '@herald/store';
 import { createTestDatabase } from '@herald/testing';
+import pg from 'pg';
 
 export type AdapterKind = 'sqlite' | 'postgres';
 export const ADAPTERS: readonly AdapterKind[] = ['sqlite', 'postgres'];
@@ -131,4 +133,38 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Runs raw SQL on the test database behind the store's back (another connection), e.g. to corrupt a row. */
+export async function rawSql(t: TestStore, text: string): Promise<Record<string, unknown>[]> {
+  if (t.url.startsWith('sqlite:')) {
+    const db = new DatabaseSync(t.url.slice('sqlite:'.length), { timeout: 5000 });
+    try {
+      return db.prepare(text).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: t.url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
+}
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+/** A logger that keeps what it is told, for assertions. */
+export function capturingLogger() {
+  const lines: LogLine[] = [];
+  const at = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
+    lines.push({ level, message, fields });
+  };
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
 }

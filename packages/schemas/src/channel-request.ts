@@ -222,3 +222,16 @@ export const RabbitMqChannelRequest = closedObject({
 });
 export type RabbitMqChannelRequest = z.output<typeof RabbitMqChannelRequest>;
 export type RabbitMqChannelRequestInput = z.input<typeof RabbitMqChannelRequest>;
+
+/**
+ * Body of POST/PUT `/api/v1/Notification/ChannelConfiguration/SignalR` (a Herald addition: the
+ * documents name the SignalR channel but give no endpoint for it). Pushes go to the application's
+ * clients connected to Herald's hub; there is no destination to configure.
+ */
+export const SignalRChannelRequest = closedObject({
+  isActive: formBoolean(),
+  includeImageData: formBoolean(),
+  ...deliveryOptions,
+});
+export type SignalRChannelRequest = z.output<typeof SignalRChannelRequest>;
+export type SignalRChannelRequestInput = z.input<typeof SignalRChannelRequest>;

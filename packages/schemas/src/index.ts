@@ -21,6 +21,8 @@ export {
   RabbitMqChannelRequest,
   type RabbitMqChannelRequestInput,
   RESERVED_HEADER_NAMES,
+  SignalRChannelRequest,
+  type SignalRChannelRequestInput,
   WebHookChannelRequest,
   type WebHookChannelRequestInput,
 } from './channel-request.ts';

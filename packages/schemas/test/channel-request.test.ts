@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RabbitMqChannelRequest, WebHookChannelRequest } from '@herald/schemas';
+import { RabbitMqChannelRequest, SignalRChannelRequest, WebHookChannelRequest } from '@herald/schemas';
 import { errorsOf, fixtureJson, withFields } from './fixtures.ts';
 
 const webHookJson = fixtureJson('002-webhook-create-request.json');
@@ -232,5 +232,29 @@ describe('RabbitMqChannelRequest', () => {
     assert.deepEqual(errorsOf(RabbitMqChannelRequest, withFields(rabbitJson, { signingSecret: 'whsec_x' })), {
       signingSecret: ['unknown field "signingSecret" (field names are case-sensitive)'],
     });
+  });
+});
+
+describe('SignalRChannelRequest', () => {
+  it('accepts form strings and JSON values with the delivery options', () => {
+    assert.deepEqual(SignalRChannelRequest.parse({ isActive: 'true', includeImageData: 'False' }), {
+      isActive: true,
+      includeImageData: false,
+    });
+    assert.deepEqual(
+      SignalRChannelRequest.parse({
+        isActive: true,
+        includeImageData: true,
+        coalesceProgress: 'true',
+        maxInFlight: '4',
+      }),
+      { isActive: true, includeImageData: true, coalesceProgress: true, maxInFlight: 4 },
+    );
+  });
+
+  it('refuses a missing flag and fields of other channel kinds', () => {
+    assert.equal(SignalRChannelRequest.safeParse({ isActive: 'true' }).success, false);
+    const r = SignalRChannelRequest.safeParse({ isActive: true, includeImageData: true, webHookUrl: 'https://x.test' });
+    assert.equal(r.success, false);
   });
 });

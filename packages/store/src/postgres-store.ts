@@ -158,9 +158,9 @@ JOIN messages m ON m.id = l.message_id
 JOIN channels c ON c.id = l.channel_id
 ORDER BY p.next_attempt_at, p.seq`;
 
-// One round trip: move the delivery on (only if the lease is still ours), unblock the next delivery of its
-// ordering key when this one is finished, log the attempt, keep the channel's failure streak, and disable
-// the channel (with an event) when asked.
+// One round trip: move the delivery on (only if the lease is still ours), log the attempt, keep the channel's
+// failure streak, and disable the channel (with an event) when asked. Unblocking the next delivery of its
+// ordering key is a second statement (UNBLOCK_HEADS_SQL), so that it sees a publish that waited for this one.
 const RECORD_ATTEMPT_SQL = `
 WITH upd AS (
   UPDATE deliveries SET state = $3::text, attempts = attempts + 1, next_attempt_at = $4, lease_owner = NULL,
@@ -168,12 +168,6 @@ WITH upd AS (
     updated_at = $8, delivered_at = CASE WHEN $3::text = 'delivered' THEN $8 ELSE delivered_at END
   WHERE id = $1 AND lease_owner = $2 AND state = 'delivering'
   RETURNING seq, id, message_id, channel_id, application_id, attempts, ordering_key
-), next_head AS (
-  UPDATE deliveries n SET blocked = false
-  FROM upd
-  WHERE $3::text <> 'pending' AND upd.ordering_key IS NOT NULL AND n.blocked
-    AND n.seq = (SELECT min(e.seq) FROM deliveries e WHERE e.channel_id = upd.channel_id
-      AND e.ordering_key = upd.ordering_key AND e.state IN ('pending', 'delivering') AND e.seq <> upd.seq)
 ), ins AS (
   INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
     duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
@@ -193,7 +187,7 @@ WITH upd AS (
   FROM upd JOIN channels c ON c.id = upd.channel_id
   WHERE $15::text IS NOT NULL AND c.is_active
 )
-SELECT count(*) AS n FROM upd`;
+SELECT channel_id, ordering_key FROM upd`;
 
 // The batch form of RECORD_ATTEMPT_SQL for inputs without disableChannel and with distinct deliveries:
 // one round trip for the whole batch. The channel's failure streak is the one the attempts leave in input
@@ -213,14 +207,6 @@ WITH input AS (
   RETURNING d.seq, d.id, d.message_id, d.channel_id, d.application_id, d.attempts, d.ordering_key, x.ord,
     x.state AS new_state, x.attempt_id, x.started_at, x.duration_ms, x.ok, x.outcome, x.status_code,
     x.broker_reply, x.error, x.response_excerpt
-), finished AS (
-  SELECT seq, channel_id, ordering_key FROM upd WHERE new_state <> 'pending'
-), next_head AS (
-  UPDATE deliveries n SET blocked = false
-  FROM (SELECT DISTINCT channel_id, ordering_key FROM finished WHERE ordering_key IS NOT NULL) k
-  WHERE n.blocked AND n.seq = (SELECT min(e.seq) FROM deliveries e WHERE e.channel_id = k.channel_id
-    AND e.ordering_key = k.ordering_key AND e.state IN ('pending', 'delivering')
-    AND e.seq NOT IN (SELECT seq FROM finished))
 ), ins AS (
   INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
     duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
@@ -243,11 +229,24 @@ WITH input AS (
   ) v
   WHERE c.id = v.channel_id AND c.failing_since IS DISTINCT FROM v.failing_since
 )
-SELECT ord FROM upd`;
+SELECT ord, channel_id, ordering_key, new_state FROM upd`;
+
+// Ordering flags, race-free with publish: after deliveries reached a final state (committed, or earlier in the
+// same transaction), the first open delivery of each of their (channel, ordering key) is unblocked. A publish
+// that saw one of them open holds a share lock on it (PUBLISH_SQL), so the state change above waited for that
+// publish to commit, and this later statement (a new snapshot) sees the delivery it flagged.
+const UNBLOCK_HEADS_SQL = `
+UPDATE deliveries n SET blocked = false
+FROM (SELECT DISTINCT channel_id, ordering_key FROM jsonb_to_recordset($1::jsonb) AS k(channel_id text, ordering_key text)) k
+WHERE n.blocked AND n.seq = (SELECT min(e.seq) FROM deliveries e WHERE e.channel_id = k.channel_id
+  AND e.ordering_key = k.ordering_key AND e.state IN ('pending', 'delivering'))`;
 
 // Publish in one statement: the message and one delivery per planned channel that is still active (the channel
 // list was read just before, outside any transaction), or nothing at all; an idempotency key already taken
 // stores nothing either (stored = 0). The notification is delivered at commit, to every process listening.
+// A delivery is flagged blocked when an earlier one of its ordering key is open; that one is share-locked until
+// commit, so whoever finishes it waits and then unblocks the new one (UNBLOCK_HEADS_SQL). One being changed right
+// now is skipped: the flag may then be false too early, which is harmless (claims check the rule itself).
 const PUBLISH_SQL = `
 WITH plan AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS p(id text, channel_id text, ordering_key text, coalesce_key text)
@@ -265,7 +264,8 @@ WITH plan AS (
   SELECT l.id, m.id, $3::text, l.channel_id, 'pending', $10::bigint, l.ordering_key,
     l.ordering_key IS NOT NULL AND EXISTS (
       SELECT 1 FROM deliveries e WHERE e.channel_id = l.channel_id AND e.ordering_key = l.ordering_key
-        AND e.state IN ('pending', 'delivering')),
+        AND e.state IN ('pending', 'delivering')
+      FOR SHARE SKIP LOCKED),
     l.coalesce_key, $10::bigint, $10::bigint
   FROM live l CROSS JOIN msg m
   RETURNING channel_id
@@ -445,8 +445,9 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       [seqs],
     );
   };
-  // Concurrent transactions can leave a delivery flagged blocked although nothing open is before it any
-  // more (it was published while its predecessor finished); a periodic sweep frees such deliveries.
+  // Safety net: a delivery can still be left flagged blocked although nothing open is before it (a worker that
+  // died between an attempt and its unblock statement, a recovery racing a publish); a periodic sweep frees it.
+  // Publish racing the predecessor's last attempt no longer does (see UNBLOCK_HEADS_SQL).
   let lastHealAt = Number.NEGATIVE_INFINITY;
   const healOrdering = async (now: number) => {
     if (now - lastHealAt < HEAL_INTERVAL_MS && now >= lastHealAt) return;
@@ -502,6 +503,14 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       return out;
     });
 
+  const unblockHeads = async (db: Queryable, finished: Row[]) => {
+    const keys = finished.filter((r) => typeof r['ordering_key'] === 'string');
+    if (keys.length === 0) return;
+    await prepared(db, 'herald_unblock_heads', UNBLOCK_HEADS_SQL, [
+      JSON.stringify(keys.map((r) => ({ channel_id: r['channel_id'], ordering_key: r['ordering_key'] }))),
+    ]);
+  };
+
   const recordOne = async (db: Queryable, input: RecordAttemptInput, now: number): Promise<boolean> => {
     const { attempt, resolution } = input;
     const [row] = await prepared(db, 'herald_record_attempt', RECORD_ATTEMPT_SQL, [
@@ -522,7 +531,9 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       input.disableChannel ?? null,
       randomUUID(),
     ]);
-    return row !== undefined && num(row, 'n') > 0;
+    if (row === undefined) return false;
+    if (resolution.state !== 'pending') await unblockHeads(db, [row]);
+    return true;
   };
 
   type PublishTry = { done: true; result: PublishResult } | { done: false };
@@ -946,11 +957,15 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           error: input.attempt.error,
           response_excerpt: input.attempt.responseExcerpt,
         }));
-        const recorded = new Set(
-          (await prepared(pool, 'herald_record_attempts', RECORD_ATTEMPTS_SQL, [JSON.stringify(batch), now])).map((r) =>
-            num(r, 'ord'),
-          ),
+        const updated = await prepared(pool, 'herald_record_attempts', RECORD_ATTEMPTS_SQL, [
+          JSON.stringify(batch),
+          now,
+        ]);
+        await unblockHeads(
+          pool,
+          updated.filter((r) => r['new_state'] !== 'pending'),
         );
+        const recorded = new Set(updated.map((r) => num(r, 'ord')));
         return inputs.map((_, ord) => recorded.has(ord));
       }
       return tx(async (client) => {

@@ -5,6 +5,7 @@ import {
   DeleteChannelConfigurationResponse,
   ProblemDetails,
   RabbitMqChannelRequest,
+  SignalRChannelRequest,
   Uuid,
   WebHookChannelRequest,
 } from '@herald/schemas';
@@ -104,7 +105,7 @@ async function existing(
   deps: ResolvedDeps,
   applicationId: string,
   configurationId: string,
-  kind?: 0 | 2,
+  kind?: 0 | 1 | 2,
 ): Promise<Channel> {
   const channel = await deps.store.getChannel(applicationId, configurationId.toLowerCase());
   if (channel === null || (kind !== undefined && channel.kind !== kind)) throw notFound('configuration');
@@ -269,6 +270,46 @@ export const channelConfigurationRoutes: Route[] = [
             isActive: body.isActive,
             includeImageData: body.includeImageData,
             ...parts,
+          });
+          if (updated === null) throw notFound('configuration');
+          return c.json(toChannelConfigurationResponse(updated, false));
+        },
+      }),
+      defineRoute({
+        method,
+        path: `${BASE}/SignalR`,
+        operationId: `${create ? 'create' : 'update'}SignalRChannel`,
+        summary: `${verb} a SignalR notification channel configuration (Herald addition)`,
+        description:
+          'The documents name the SignalR channel (1) without an endpoint for it; Herald adds this one. ' +
+          "Pushes go to the application's clients connected to the hub at `/hubs/notifications` " +
+          '(the official SignalR client libraries work unchanged; they authenticate with the JWT of the application). ' +
+          'Body as multipart/form-data, application/x-www-form-urlencoded or JSON: `isActive`, `includeImageData`, and the delivery options.',
+        tag: TAG,
+        auth: 'application',
+        query,
+        body: SignalRChannelRequest,
+        bodyKinds: ['form', 'json'],
+        responses,
+        async handler({ c, deps, query: q, body, principal }) {
+          const appId = await scopeApplication(deps, principal, q.applicationId);
+          if (create) {
+            const channel = await deps.store.createChannel({
+              applicationId: appId,
+              kind: 1,
+              isActive: body.isActive,
+              includeImageData: body.includeImageData,
+              config: {},
+              options: options(body),
+            });
+            return c.json(toChannelConfigurationResponse(channel, false));
+          }
+          const id = (q as z.output<typeof ConfigQuery>).configurationId;
+          const prev = await existing(deps, appId, id, 1);
+          const updated = await deps.store.updateChannel(appId, prev.id, {
+            isActive: body.isActive,
+            includeImageData: body.includeImageData,
+            options: options(body, prev.options),
           });
           if (updated === null) throw notFound('configuration');
           return c.json(toChannelConfigurationResponse(updated, false));
