@@ -70,6 +70,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`herald-worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  // URLs in driver errors may carry credentials; never print them.
+  const text = (error instanceof Error ? error.message : String(error)).replace(/\/\/[^/@\s]*@/g, '//***@');
+  process.stderr.write(`herald-worker: ${text}\n`);
   process.exit(1);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createPostgresStore, createStore, type Store } from '@herald/store';
+import { type Channel, createPostgresStore, createStore, type Store } from '@herald/store';
 import { createTestDatabase, createTestSchema, type TestDatabase } from '@herald/testing';
 import pg from 'pg';
 import {
@@ -237,6 +237,61 @@ describe('postgres adapter', () => {
       assert.equal(claimed.length, 1);
     } finally {
       await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it("a publish racing its predecessor's last attempt leaves no stale ordering flag (without the sweep)", async () => {
+    const db = await createSchemaDatabase();
+    const publisher = await db.open(keyringA);
+    const worker = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(publisher, { orderingKey: 'ImageId' });
+      const total = 300;
+      const plan = (channels: Channel[]) =>
+        channels.map((c) => ({ channelId: c.id, orderingKey: 'img', coalesceKey: null }));
+      let published = 0;
+      const publishing = (async () => {
+        for (; published < total; published++) {
+          const r = await publisher.publish(newMessage(application.id, { n: published }), plan, T0);
+          assert.equal(r.ok, true);
+        }
+      })();
+      // The claim clock stands still, so the periodic sweep of stale flags runs once, at the first claim only.
+      const order: number[] = [];
+      let idle = 0;
+      for (let round = 0; round < 100_000 && order.length < total; round++) {
+        const claimed = await worker.claimDueDeliveries(claimOptions(T0 + 1, { owner: 'w', limit: 10 }));
+        if (claimed.length === 0) {
+          // Every message published and nothing claimable although some are pending: a stale flag.
+          idle = published === total ? idle + 1 : 0;
+          assert.ok(idle < 20, `stuck after ${order.length} deliveries: a delivery stayed flagged blocked`);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          continue;
+        }
+        idle = 0;
+        order.push(...claimed.map((c) => JSON.parse(c.message.body).n as number));
+        await worker.recordAttempts(
+          claimed.map((c) => ({
+            deliveryId: c.delivery.id,
+            owner: 'w',
+            attempt: newAttempt(c.delivery.id, T0 + 1, true),
+            resolution: { state: 'delivered' as const },
+          })),
+          T0 + 1,
+        );
+      }
+      await publishing;
+      assert.deepEqual(
+        order,
+        Array.from({ length: total }, (_, i) => i),
+        'delivered one at a time, in publish order',
+      );
+      const stale = await db.sql(`SELECT count(*)::int AS n FROM deliveries WHERE blocked`);
+      assert.equal(stale[0]?.['n'], 0);
+    } finally {
+      await publisher.close();
+      await worker.close();
       await db.cleanup();
     }
   });

@@ -121,7 +121,7 @@ export async function measureSteadyState(
       `  ${steady.publishedPerSecond} msg/s published (${steady.failed} refused${steady.firstError ? `: ${steady.firstError}` : ''}), ${steady.delivered}/${steady.published} delivered, p50 ${steady.p50Ms} ms, p99 ${steady.p99Ms} ms`,
     );
     let highest = 0;
-    for (const rate of [1_000, 2_000, 4_000, 8_000]) {
+    for (const rate of [100, 250, 500, 1_000, 2_000, 4_000, 8_000]) {
       const phase = await runPhase(client, receiver, demo.applicationId, rate, 5);
       const sustained =
         phase.publishedPerSecond >= rate * 0.95 && phase.missing === 0 && phase.failed === 0 && phase.p99Ms < 1_000;

@@ -56,7 +56,8 @@ export function createFileSink(path: string): Sink {
     },
     async close() {
       closed = true;
-      while (flushing || queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+      // Bounded: a disk that never answers must not hold the shutdown forever.
+      for (let i = 0; i < 2_000 && (flushing || queue.length > 0); i++) await new Promise((r) => setTimeout(r, 5));
       if (handle !== undefined) await (await handle).close();
     },
   };
