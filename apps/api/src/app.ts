@@ -110,8 +110,8 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
     c.set('principal', undefined);
     await next();
     c.header('x-correlation-id', c.get('correlationId'));
-    c.header('x-content-type-options', 'nosniff');
     const route = c.get('routePattern');
+    setSecurityHeaders(c, route === '/docs');
     const durationSeconds = (performance.now() - started) / 1000;
     deps.metrics.recordRequest(c.req.method, route, c.res.status, durationSeconds);
     // Only these fields are logged: never headers, bodies or query strings (they may carry secrets).
@@ -200,6 +200,24 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
     return renderProblem(c, new ApiError('internal', 'An unexpected error occurred.'));
   });
   return app;
+}
+
+/**
+ * Headers on every answer: no sniffing, no framing, no referrer, and no caching of anything that is not
+ * explicitly cacheable (answers may carry a secret shown once). JSON answers may load nothing; the docs
+ * page loads its own assets only.
+ */
+function setSecurityHeaders(c: Context<ApiEnvBindings>, isDocsPage: boolean): void {
+  c.header('x-content-type-options', 'nosniff');
+  c.header('x-frame-options', 'DENY');
+  c.header('referrer-policy', 'no-referrer');
+  c.header(
+    'content-security-policy',
+    isDocsPage
+      ? "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+      : "default-src 'none'; frame-ancestors 'none'",
+  );
+  if (c.res.headers.get('cache-control') === null) c.header('cache-control', 'no-store');
 }
 
 function renderProblem(c: Context<ApiEnvBindings>, err: ApiError): Response {

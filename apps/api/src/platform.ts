@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import { type CertificateAuthority, createCertificateAuthority, generateWebhookSecret } from '@herald/auth';
 import { createEngine, createRabbitMqTransport, createWebhookTransport, type EngineLogger } from '@herald/engine';
 import { createSignalRHub, createSignalRTransport } from '@herald/realtime';
@@ -17,6 +16,7 @@ import { SIGNALR_HUB_PATH } from './channel-view.ts';
 import { bootstrapPlatform } from './bootstrap.ts';
 import { ensureDataDir, readOrCreateSecret, writePrivateFile } from './data-dir.ts';
 import { type ApiEnv, EnvError } from './env.ts';
+import { createHttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limiter.ts';
@@ -142,9 +142,8 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
   });
 
   const server = await new Promise<Server>((resolveServer, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: env.HERALD_HOST, port: env.HERALD_PORT }, () =>
-      resolveServer(s as Server),
-    ) as Server;
+    const s = createHttpServer({ fetch: app.fetch, hostname: env.HERALD_HOST });
+    s.listen(env.HERALD_PORT, env.HERALD_HOST, () => resolveServer(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE' || err.code === 'EACCES'

@@ -6,6 +6,8 @@ export type BodyKind = 'json' | 'form';
 /** Limits on the shape of a JSON body, checked without recursion (no stack overflow on deep input). */
 export const JSON_LIMITS = { maxDepth: 64, maxNodes: 100_000 } as const;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 function badRequest(field: string, message: string): ApiError {
   return new ApiError('invalid_request', message, { errors: { [field]: [message] } });
 }
@@ -39,7 +41,13 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
   const isJson = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
   const isForm = type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded';
   if (isJson && kinds.includes('json')) {
-    const text = await c.req.text();
+    let text: string;
+    try {
+      // JSON is UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced with U+FFFD.
+      text = utf8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw badRequest('$', 'expected a JSON body in UTF-8; received bytes that are not valid UTF-8');
+    }
     if (text.trim() === '') throw badRequest('$', 'expected a JSON body; received an empty body');
     let value: unknown;
     try {
@@ -57,14 +65,18 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
     } catch {
       throw badRequest('$', 'expected a valid form body; received one that could not be parsed');
     }
-    const fields: Record<string, string> = {};
-    for (const [name, value] of Object.entries(form)) {
-      const last = Array.isArray(value) ? value[value.length - 1] : value;
-      if (typeof last !== 'string') throw badRequest(name, 'expected a text field; received a file');
-      fields[name] = last;
+    const entries = Object.entries(form);
+    if (entries.length > 1000) throw badRequest('$', 'expected at most 1000 form fields');
+    const fields: Array<[string, string]> = [];
+    for (const [name, value] of entries) {
+      const values = Array.isArray(value) ? value : [value];
+      if (values.some((v) => typeof v !== 'string')) throw badRequest(name, 'expected a text field; received a file');
+      // A field sent twice with different values is ambiguous: refused rather than guessed.
+      if (new Set(values).size > 1) throw badRequest(name, 'expected one value; received the field more than once');
+      fields.push([name, values[0] as string]);
     }
-    if (Object.keys(fields).length > 1000) throw badRequest('$', 'expected at most 1000 form fields');
-    return fields;
+    // fromEntries defines own properties: a field named __proto__ stays a field (and is refused as unknown).
+    return Object.fromEntries(fields);
   }
   const accepted = kinds.flatMap((k) =>
     k === 'json' ? ['application/json'] : ['multipart/form-data', 'application/x-www-form-urlencoded'],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ApiError } from './api-error.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { checkJsonShape } from './read-body.ts';
 import { createPathCanonicalizer, readQuery } from './route.ts';
@@ -28,10 +29,26 @@ describe('createPathCanonicalizer', () => {
 });
 
 describe('readQuery', () => {
-  it('matches names case-insensitively, keeps the first value and drops unknown names', () => {
-    assert.deepEqual(readQuery('http://x/p?APPLICATIONID=a&applicationId=b&other=1', ['applicationId']), {
+  it('matches names case-insensitively and drops unknown names', () => {
+    assert.deepEqual(readQuery('http://x/p?APPLICATIONID=a&applicationId=a&other=1&other=2', ['applicationId']), {
       applicationId: 'a',
     });
+  });
+
+  it('refuses a parameter repeated with different values, in any casing (400, never a guess)', () => {
+    for (const q of ['applicationId=a&applicationId=b', 'APPLICATIONID=a&applicationId=b', 'applicationid=b&ApplicationId=a']) {
+      assert.throws(
+        () => readQuery(`http://x/p?${q}`, ['applicationId']),
+        (err: unknown) => err instanceof ApiError && err.status === 400 && 'applicationId' in err.errors,
+        q,
+      );
+    }
+  });
+
+  it('keeps constructor and __proto__ as plain names', () => {
+    const out = readQuery('http://x/p?constructor=1&__proto__=2', ['constructor', '__proto__']);
+    assert.ok(Object.hasOwn(out, 'constructor') && Object.hasOwn(out, '__proto__'));
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { ApiError } from './api-error.ts';
 import type { z } from 'zod';
 import type { AppDeps, ApiEnvBindings, Principal } from './app-types.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -123,13 +124,23 @@ export function createPathCanonicalizer(patterns: readonly string[]): (path: str
   };
 }
 
-/** Query parameters with their names matched case-insensitively to `names` (unknown names dropped). */
+/**
+ * Query parameters with their names matched case-insensitively to `names` (unknown names dropped).
+ * A parameter given twice (in any casing) with different values is a 400: which one counts would be a
+ * guess, and a proxy or a log reading the other one would disagree with the API.
+ */
 export function readQuery(url: string, names: readonly string[]): Record<string, string> {
   const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   for (const [key, value] of new URL(url).searchParams) {
     const name = byLower.get(key.toLowerCase());
-    if (name !== undefined && !(name in out)) out[name] = value;
+    if (name === undefined) continue;
+    const prev = out.get(name);
+    if (prev === undefined) out.set(name, value);
+    else if (prev !== value) {
+      const message = 'expected one value; received the parameter more than once';
+      throw new ApiError('invalid_request', message, { errors: { [name]: [message] } });
+    }
   }
-  return out;
+  return Object.fromEntries(out);
 }

@@ -10,7 +10,13 @@ export {
 } from './create-receiver.ts';
 export { createDedupeIndex, type DedupeIndex } from './dedupe-index.ts';
 export { createSink } from './create-sink.ts';
-export { loadReceiverConfigFile, parseReceiverConfig, ReceiverConfig, readPemFile } from './receiver-config.ts';
+export {
+  loadReceiverConfigFile,
+  parseReceiverConfig,
+  parseReceiverConfigJson,
+  ReceiverConfig,
+  readPemFile,
+} from './receiver-config.ts';
 export { ReceiverError, type ReceiverErrorCode } from './receiver-error.ts';
 export { createCommandSink, type CommandSinkOptions } from './sinks/command-sink.ts';
 export { createFileSink } from './sinks/file-sink.ts';

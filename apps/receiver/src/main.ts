@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { loadEnv } from './env.ts';
-import { loadReceiverConfigFile } from './receiver-config.ts';
+import { loadReceiverConfigFile, parseReceiverConfigJson } from './receiver-config.ts';
 import { startReceiver } from './start-receiver.ts';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -9,7 +9,10 @@ async function main(): Promise<void> {
   const env = loadEnv();
   // Logs go to stderr: the stdout sink owns stdout.
   const logger = pino({ level: env.HERALD_LOG_LEVEL, name: 'herald-receiver' }, pino.destination(2));
-  const config = loadReceiverConfigFile(env.HERALD_RECEIVER_CONFIG);
+  const config =
+    env.HERALD_RECEIVER_CONFIG === undefined
+      ? parseReceiverConfigJson(env.HERALD_RECEIVER_CONFIG_JSON ?? '', process.cwd())
+      : loadReceiverConfigFile(env.HERALD_RECEIVER_CONFIG);
   const started = await startReceiver(config, {
     logger,
     ...(env.HERALD_RECEIVER_PORT === undefined ? {} : { port: env.HERALD_RECEIVER_PORT }),

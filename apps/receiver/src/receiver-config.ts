@@ -103,6 +103,17 @@ export function parseReceiverConfig(input: unknown, baseDir: string): ReceiverCo
   };
 }
 
+/** Validates config JSON text (e.g. from the environment). Throws `ReceiverError` with a readable message. */
+export function parseReceiverConfigJson(text: string, baseDir: string): ReceiverConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new ReceiverError('invalid_config', 'the receiver config is not valid JSON', { cause });
+  }
+  return parseReceiverConfig(json, baseDir);
+}
+
 /** Reads and validates a JSON config file. Throws `ReceiverError` with a readable message. */
 export function loadReceiverConfigFile(path: string): ReceiverConfig {
   let text: string;

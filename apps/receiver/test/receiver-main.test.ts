@@ -97,17 +97,14 @@ describe('receiver main process', () => {
 
   it('writes one JSON line per message to stdout with the stdout sink (logs stay on stderr)', async () => {
     const port = await getFreePort();
-    const configPath = join(dir, 'stdout.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        listen: { port },
-        tls: { certFile: 'server.pem', keyFile: 'server-key.pem' },
-        sink: { type: 'stdout' },
-        dedupePath: ':memory:',
-      }),
-    );
-    const proc = runMain({ HERALD_RECEIVER_CONFIG: configPath });
+    // Inline config from the environment; relative paths resolve against the working directory.
+    const inline = JSON.stringify({
+      listen: { port },
+      tls: { certFile: join(dir, 'server.pem'), keyFile: join(dir, 'server-key.pem') },
+      sink: { type: 'stdout' },
+      dedupePath: ':memory:',
+    });
+    const proc = runMain({ HERALD_RECEIVER_CONFIG_JSON: inline });
     try {
       await waitUntil(() => proc.stderr().includes('receiver listening'), 'the receiver to listen');
       const message = progressMessage();
@@ -141,6 +138,9 @@ describe('receiver main process', () => {
     const missing = runMain({});
     assert.equal(await missing.exited, 1);
     assert.match(missing.stderr(), /HERALD_RECEIVER_CONFIG/);
+    const both = runMain({ HERALD_RECEIVER_CONFIG: configPath, HERALD_RECEIVER_CONFIG_JSON: '{}' });
+    assert.equal(await both.exited, 1);
+    assert.match(both.stderr(), /not both/);
   });
 
   it('resolves relative paths against the config file directory', () => {

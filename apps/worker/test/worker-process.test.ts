@@ -119,6 +119,41 @@ describe('worker process on PostgreSQL', () => {
     }
   });
 
+  it('on SIGTERM lets in-flight attempts that finish before the deadline be recorded as delivered', async () => {
+    const held: Array<() => void> = [];
+    const receiver = await startHttpsReceiver(pki.server, (_req, res) => {
+      held.push(() => res.writeHead(200).end('ok'));
+    });
+    const applicationId = await seed(receiver.port, 4);
+    const healthPort = await getFreePort();
+    const worker = spawnWorker(
+      workerEnv(healthPort, { HERALD_WORKER_SHUTDOWN_DEADLINE_MS: '15000', HERALD_LOG_LEVEL: 'info' }),
+    );
+    try {
+      await waitUntil('4 requests in flight', () => receiver.ids.length === 4, 30_000, worker.output);
+      worker.kill('SIGTERM');
+      // Answer only after the worker has begun stopping: the answers still count.
+      await waitUntil(
+        'the worker to begin stopping',
+        () => worker.output().includes('worker stopping'),
+        10_000,
+        worker.output,
+      );
+      for (const release of held) release();
+      const { code } = await worker.exited;
+      assert.equal(code, 0, worker.output());
+      const states = await deliveryStates(store, applicationId);
+      assert.deepEqual(
+        states.map((d) => d.state),
+        ['delivered', 'delivered', 'delivered', 'delivered'],
+      );
+    } finally {
+      worker.kill('SIGKILL');
+      await worker.exited;
+      await receiver.close();
+    }
+  });
+
   it('refuses to start with a readable message when the environment is invalid', async () => {
     const worker = spawnWorker({
       DATABASE_URL: 'mysql://nope',

@@ -49,6 +49,23 @@ for (const kind of ADAPTERS) {
       assert.equal(r.ok, false);
       assert.equal(!r.ok && r.reason, 'invalid');
       assert.equal((await t.store.listMessages(appId, {}, {})).items.length, 0);
+      // The problem's trace id: the caller's, else the traceparent's trace, else a new one (never a placeholder).
+      const problemOf = async (extra: { traceId?: string; traceparent?: string }) => {
+        const res = await engine.publish({
+          applicationId: appId,
+          body: { MessageType: 'ImageGenerationProgress' },
+          ...extra,
+        });
+        assert.ok(!res.ok && res.reason === 'invalid');
+        return res.problem;
+      };
+      assert.equal((await problemOf({ traceId: 'given-trace' })).extensions?.traceId, 'given-trace');
+      const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+      assert.match(
+        (await problemOf({ traceparent: `00-${trace}-00f067aa0ba902b7-01` })).extensions?.traceId ?? '',
+        new RegExp(`^00-${trace}-[0-9a-f]{16}-00$`),
+      );
+      assert.match((await problemOf({})).extensions?.traceId ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     });
 
     it('stores the serialised body and one pending delivery per active channel', async () => {

@@ -53,6 +53,7 @@ const headerNamePattern = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const headerValuePattern = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
 const signingSecretPattern = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 const controlCharPattern = /\p{Cc}/u;
+const urlForbiddenCharPattern = /[\p{Cc}\s]/u;
 
 function urlField(schemes: readonly string[], what: string) {
   const expected = `expected an absolute ${schemes.map((s) => `${s}//`).join(' or ')} URL for ${what}`;
@@ -62,6 +63,11 @@ function urlField(schemes: readonly string[], what: string) {
       error: () => `${expected} of at most ${CHANNEL_LIMITS.urlMaxLength} characters`,
     })
     .superRefine((text, ctx) => {
+      // The URL parser silently drops tabs/newlines and trims blanks; the stored text must not carry them.
+      if (urlForbiddenCharPattern.test(text)) {
+        ctx.addIssue({ code: 'custom', message: `${expected}; received text with blanks or control characters` });
+        return;
+      }
       let url: URL;
       try {
         url = new URL(text);

@@ -88,12 +88,13 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 
 /** Turns validation issues into the `errors` map of a problem: field path → readable messages. */
 export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): Record<string, string[]> {
-  const errors: Record<string, string[]> = {};
+  // A Map, not an object: field paths come from the request (`__proto__`, `constructor`).
+  const errors = new Map<string, string[]>();
   const add = (path: readonly PropertyKey[], message: string) => {
     const key = formatIssuePath(path);
-    const list = errors[key] ?? [];
+    const list = errors.get(key) ?? [];
     if (!list.includes(message)) list.push(message);
-    errors[key] = list;
+    errors.set(key, list);
   };
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -114,7 +115,8 @@ export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): Record<stri
       add(issue.path, issue.message);
     }
   }
-  return errors;
+  // fromEntries defines own properties, so a `__proto__` key stays a plain field.
+  return Object.fromEntries(errors);
 }
 
 /** A 400 problem whose `errors` keys are the failing field paths. */

@@ -91,6 +91,10 @@ describe('WebHookChannelRequest', () => {
       ['https://user:hunter2@webhook.site/example', /without user:password in it/],
       ['https://webhook.site/example#x', /without a #fragment$/],
       [`https://webhook.site/${'a'.repeat(2048)}`, /at most 2048 characters$/],
+      ['https://webhook.site/x\r\nHost: evil', /blanks or control characters$/],
+      ['https://webhook.site/x\u0000y', /blanks or control characters$/],
+      [' https://webhook.site/x', /blanks or control characters$/],
+      ['https://webhook.site/x\t', /blanks or control characters$/],
     ];
     for (const [url, pattern] of cases) {
       const errors = errorsOf(WebHookChannelRequest, withFields(webHookJson, { webHookUrl: url }));

@@ -8,6 +8,7 @@ import {
   ProblemDetails,
   problemFromZodError,
   unauthorizedProblem,
+  WebHookChannelRequest,
 } from '@herald/schemas';
 import { fixtureJson, fixtureText, minifyJson, withFields } from './fixtures.ts';
 
@@ -100,6 +101,17 @@ describe('problemFromZodError', () => {
       ],
     });
     assert.equal(problem.extensions.traceId, 'trace');
+  });
+
+  it('keeps __proto__ and constructor as plain field paths (no crash, no prototype change)', () => {
+    const r = WebHookChannelRequest.safeParse(JSON.parse('{"__proto__":{"polluted":1},"constructor":1,"toString":2}'));
+    assert.ok(!r.success);
+    const problem = problemFromZodError(r.error, 'trace');
+    assert.equal(Object.getPrototypeOf(problem.errors), Object.prototype);
+    assert.ok(Object.hasOwn(problem.errors, '__proto__'));
+    assert.ok(Object.hasOwn(problem.errors, 'constructor'));
+    assert.match(JSON.stringify(problem.errors), /"__proto__":\["unknown field/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   it('formats paths with dots, brackets and $ for the root', () => {

@@ -928,7 +928,13 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           claimed.push({ delivery: toDelivery(r), message: toMessage(r, 'm_'), channel });
         }
         if (setAside.length === 0) break;
-        unreadable.push(...(await quarantine(setAside, opts.owner, opts.now)));
+        try {
+          unreadable.push(...(await quarantine(setAside, opts.owner, opts.now)));
+        } catch {
+          // Keep what was claimed: the set-aside deliveries stay leased until their lease expires, and the claim
+          // that meets them then tries again.
+          break;
+        }
       }
       for (const u of unreadable) opts.onUnreadableChannel?.(u);
       return claimed;

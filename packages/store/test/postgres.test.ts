@@ -40,6 +40,15 @@ runStoreContract('postgres', createSchemaDatabase);
 
 const T0 = 1_700_000_000_000;
 
+/** Polls `check` until true (bounded). */
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('postgres adapter', () => {
   it('two processes migrating one empty database at once both succeed and apply each migration once', async () => {
     const db = await createSchemaDatabase();
@@ -241,54 +250,51 @@ describe('postgres adapter', () => {
     }
   });
 
-  it("a publish racing its predecessor's last attempt leaves no stale ordering flag (without the sweep)", async () => {
+  it("a publish racing its predecessor's last attempt leaves no stale ordering flag (no sweep needed)", async () => {
     const db = await createSchemaDatabase();
     const publisher = await db.open(keyringA);
     const worker = await db.open(keyringA);
     try {
       const { application } = await seedApplication(publisher, { orderingKey: 'ImageId' });
-      const total = 300;
-      const plan = (channels: Channel[]) =>
-        channels.map((c) => ({ channelId: c.id, orderingKey: 'img', coalesceKey: null }));
-      let published = 0;
-      const publishing = (async () => {
-        for (; published < total; published++) {
-          const r = await publisher.publish(newMessage(application.id, { n: published }), plan, T0);
-          assert.equal(r.ok, true);
-        }
-      })();
-      // The claim clock stands still, so the periodic sweep of stale flags runs once, at the first claim only.
-      const order: number[] = [];
-      let idle = 0;
-      for (let round = 0; round < 100_000 && order.length < total; round++) {
-        const claimed = await worker.claimDueDeliveries(claimOptions(T0 + 1, { owner: 'w', limit: 10 }));
-        if (claimed.length === 0) {
-          // Every message published and nothing claimable although some are pending: a stale flag.
-          idle = published === total ? idle + 1 : 0;
-          assert.ok(idle < 20, `stuck after ${order.length} deliveries: a delivery stayed flagged blocked`);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          continue;
-        }
-        idle = 0;
-        order.push(...claimed.map((c) => JSON.parse(c.message.body).n as number));
-        await worker.recordAttempts(
-          claimed.map((c) => ({
-            deliveryId: c.delivery.id,
-            owner: 'w',
-            attempt: newAttempt(c.delivery.id, T0 + 1, true),
-            resolution: { state: 'delivered' as const },
-          })),
-          T0 + 1,
-        );
-      }
-      await publishing;
-      assert.deepEqual(
-        order,
-        Array.from({ length: total }, (_, i) => i),
-        'delivered one at a time, in publish order',
+      const planKey = (key: string) => (channels: Channel[]) =>
+        channels.map((c) => ({ channelId: c.id, orderingKey: key, coalesceKey: null }));
+      await publisher.publish(newMessage(application.id, { n: 1 }), planKey('img'), T0);
+      // The first claim runs the periodic sweep of stale flags; the next one, 4 s later (claim clock), does not.
+      const [first] = await worker.claimDueDeliveries(claimOptions(T0 + 1, { owner: 'w' }));
+      assert.ok(first);
+      // Holds the next publish of the key open between its statement and its commit: the race window.
+      await db.sql(`CREATE FUNCTION hold_publish() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$`);
+      await db.sql(`CREATE TRIGGER hold_publish AFTER INSERT ON deliveries FOR EACH ROW
+        WHEN (NEW.ordering_key = 'img') EXECUTE FUNCTION hold_publish()`);
+      const second = publisher.publish(newMessage(application.id, { n: 2 }), planKey('img'), T0 + 2);
+      await waitUntil(
+        async () =>
+          (
+            await db.sql(
+              `SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%INSERT INTO deliveries%'`,
+            )
+          ).length > 0,
       );
-      const stale = await db.sql(`SELECT count(*)::int AS n FROM deliveries WHERE blocked`);
-      assert.equal(stale[0]?.['n'], 0);
+      // The first delivery finishes while the publish that saw it open has not committed yet.
+      const recorded = await worker.recordAttempts(
+        [
+          {
+            deliveryId: first.delivery.id,
+            owner: 'w',
+            attempt: newAttempt(first.delivery.id, T0 + 3, true),
+            resolution: { state: 'delivered' },
+          },
+        ],
+        T0 + 3,
+      );
+      assert.deepEqual(recorded, [true]);
+      const r = await second;
+      assert.ok(r.ok);
+      // Within the sweep's 10 s interval of the first claim: only the flag maintenance can have freed it.
+      const [next] = await worker.claimDueDeliveries(claimOptions(T0 + 5, { owner: 'w' }));
+      assert.equal(next?.delivery.id, r.deliveries[0]?.id, 'the next delivery of the key is claimable at once');
+      assert.deepEqual(await db.sql('SELECT id FROM deliveries WHERE blocked'), []);
     } finally {
       await publisher.close();
       await worker.close();
