@@ -26,6 +26,8 @@ export interface CredentialService {
   generate(): { key: string; secret: string };
   hash(secret: string): Promise<string>;
   verify(secret: string, hash: string): Promise<boolean>;
+  /** True when this secret was verified against this hash recently (from memory, no scrypt). */
+  isRemembered?(secret: string, hash: string): boolean;
   /** Forget remembered verifications (after a revoke or rotation). */
   forget(): void;
 }

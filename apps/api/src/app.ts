@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createProblem, problemFromZodError, traceIdFromTraceparent } from '@herald/schemas';
+import { StoreInputError } from '@herald/store';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -186,13 +187,14 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
   app.notFound((c) => renderProblem(c, new ApiError('not_found', 'No such endpoint.')));
   app.onError((err, c) => {
     if (err instanceof ApiError) return renderProblem(c, err);
+    if (err instanceof StoreInputError) return renderProblem(c, fromStoreInputError(err));
     if (err instanceof HTTPException) {
       const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
       return renderProblem(c, new ApiError(code, err.status === 413 ? 'Payload too large.' : 'Bad request.'));
     }
     deps.logger.error(
       {
-        err: { name: err.name, code: (err as { code?: unknown }).code, message: err.message },
+        err: { name: err.name, code: (err as { code?: unknown }).code, message: scrubMessage(err.message, c) },
         traceId: c.get('traceId'),
       },
       'unhandled error',
@@ -218,6 +220,35 @@ function setSecurityHeaders(c: Context<ApiEnvBindings>, isDocsPage: boolean): vo
       : "default-src 'none'; frame-ancestors 'none'",
   );
   if (c.res.headers.get('cache-control') === null) c.header('cache-control', 'no-store');
+}
+
+/**
+ * An unexpected error's message may quote what it was given (a driver echoing a value): the request's
+ * credentials are blanked out of it and it is cut short before it is logged.
+ */
+function scrubMessage(message: string, c: Context<ApiEnvBindings>): string {
+  let out = message.length > 500 ? `${message.slice(0, 500)}...` : message;
+  const authorization = c.req.header('authorization');
+  const credentials = [
+    c.req.header('x-api-secret'),
+    c.req.header('x-api-key'),
+    authorization,
+    authorization?.replace(/^\S+\s+/, ''),
+  ];
+  for (const value of credentials) {
+    if (value !== undefined && value.length >= 8) out = out.split(value).join('[redacted]');
+  }
+  return out;
+}
+
+/** The store refuses input it cannot use (a cursor it did not issue, ...): the caller's mistake, not a 500. */
+function fromStoreInputError(err: StoreInputError): ApiError {
+  if (err.code === 'INVALID_CURSOR') {
+    const message = 'expected the nextCursor of a previous page of this list';
+    return new ApiError('invalid_request', message, { errors: { cursor: [message] } });
+  }
+  if (err.code === 'REFERENCE_NOT_FOUND') return notFound();
+  return new ApiError('invalid_request', 'One or more validation errors occurred.');
 }
 
 function renderProblem(c: Context<ApiEnvBindings>, err: ApiError): Response {

@@ -24,8 +24,12 @@ async function checkApiKey(c: Context, deps: ResolvedDeps): Promise<ApiKey> {
   if (key === undefined || secret === undefined || key.length > 256 || secret.length > 1024) throw unauthorized();
   const apiKey = await deps.store.findApiKey(key);
   if (apiKey === null || apiKey.revokedAt !== null) throw unauthorized();
-  // A key with many recent wrong secrets is refused without running scrypt (bounded work per key).
-  if (deps.authFailureLimiter.isEmpty(apiKey.id)) throw unauthorized();
+  // A key with many recent wrong secrets is refused without running scrypt (bounded work per key),
+  // except for its owner verified within the last minute: a flood of wrong guesses must not lock it out.
+  if (deps.authFailureLimiter.isEmpty(apiKey.id)) {
+    if (deps.credentials.isRemembered?.(secret, apiKey.secretHash) === true) return apiKey;
+    throw unauthorized();
+  }
   if (!(await deps.credentials.verify(secret, apiKey.secretHash))) {
     deps.authFailureLimiter.take(apiKey.id);
     throw unauthorized();

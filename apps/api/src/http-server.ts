@@ -18,7 +18,7 @@ export const SERVER_TIMEOUTS = {
 export interface HttpServerOptions {
   fetch: (request: Request) => Response | Promise<Response>;
   hostname: string;
-  timeouts?: Partial<typeof SERVER_TIMEOUTS>;
+  timeouts?: Partial<Record<keyof typeof SERVER_TIMEOUTS, number>>;
 }
 
 function problemBody(status: number, message: string): string {
@@ -27,7 +27,8 @@ function problemBody(status: number, message: string): string {
 
 function problemResponse(status: number, message: string): string {
   const body = problemBody(status, message);
-  const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const reason =
+    status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
   return (
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json; charset=utf-8\r\n` +
     `x-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
@@ -76,4 +77,3 @@ export function createHttpServer(options: HttpServerOptions): Server {
   server.on('clientError', onClientError);
   return server;
 }
-

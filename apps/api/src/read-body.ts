@@ -12,18 +12,42 @@ function badRequest(field: string, message: string): ApiError {
   return new ApiError('invalid_request', message, { errors: { [field]: [message] } });
 }
 
-/** Throws a 400 when `value` nests deeper than `maxDepth` or holds more than `maxNodes` values. */
+function tooMany(maxNodes: number): ApiError {
+  return badRequest('$', `expected at most ${maxNodes} JSON values in the body`);
+}
+
+/** NUL cannot be stored in PostgreSQL text and has no place in any field: refused everywhere. */
+export function hasNul(text: string): boolean {
+  return text.includes('\u0000');
+}
+
+export function nulRefused(field: string): ApiError {
+  return badRequest(field, 'expected text without NUL characters (U+0000)');
+}
+
+/** Throws a 400 when `value` nests deeper than `maxDepth`, holds more than `maxNodes` values, or has a NUL in a string. */
 export function checkJsonShape(value: unknown, limits: { maxDepth: number; maxNodes: number } = JSON_LIMITS): void {
   const stack: Array<[unknown, number]> = [[value, 1]];
   let nodes = 0;
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     nodes += 1;
-    if (nodes > limits.maxNodes) throw badRequest('$', `expected at most ${limits.maxNodes} JSON values in the body`);
+    if (nodes > limits.maxNodes) throw tooMany(limits.maxNodes);
+    if (typeof v === 'string' && hasNul(v)) throw nulRefused('$');
     if (typeof v !== 'object' || v === null) continue;
     if (depth > limits.maxDepth) throw badRequest('$', `expected JSON nested at most ${limits.maxDepth} levels deep`);
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const child of children) stack.push([child, depth + 1]);
+    // Children are counted before they are visited: a million keys are refused without walking them.
+    if (Array.isArray(v)) {
+      if (nodes + stack.length + v.length > limits.maxNodes) throw tooMany(limits.maxNodes);
+      for (const child of v) stack.push([child, depth + 1]);
+      continue;
+    }
+    const keys = Object.keys(v);
+    if (nodes + stack.length + keys.length > limits.maxNodes) throw tooMany(limits.maxNodes);
+    for (const key of keys) {
+      if (hasNul(key)) throw nulRefused('$');
+      stack.push([(v as Record<string, unknown>)[key], depth + 1]);
+    }
   }
 }
 
@@ -73,6 +97,7 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
       if (values.some((v) => typeof v !== 'string')) throw badRequest(name, 'expected a text field; received a file');
       // A field sent twice with different values is ambiguous: refused rather than guessed.
       if (new Set(values).size > 1) throw badRequest(name, 'expected one value; received the field more than once');
+      if (hasNul(name) || hasNul(values[0] as string)) throw nulRefused(hasNul(name) ? '$' : name);
       fields.push([name, values[0] as string]);
     }
     // fromEntries defines own properties: a field named __proto__ stays a field (and is refused as unknown).

@@ -36,7 +36,11 @@ describe('readQuery', () => {
   });
 
   it('refuses a parameter repeated with different values, in any casing (400, never a guess)', () => {
-    for (const q of ['applicationId=a&applicationId=b', 'APPLICATIONID=a&applicationId=b', 'applicationid=b&ApplicationId=a']) {
+    for (const q of [
+      'applicationId=a&applicationId=b',
+      'APPLICATIONID=a&applicationId=b',
+      'applicationid=b&ApplicationId=a',
+    ]) {
       assert.throws(
         () => readQuery(`http://x/p?${q}`, ['applicationId']),
         (err: unknown) => err instanceof ApiError && err.status === 400 && 'applicationId' in err.errors,

@@ -3,7 +3,7 @@ import { ApiError } from './api-error.ts';
 import type { z } from 'zod';
 import type { AppDeps, ApiEnvBindings, Principal } from './app-types.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import type { BodyKind } from './read-body.ts';
+import { type BodyKind, hasNul, nulRefused } from './read-body.ts';
 
 /**
  * public: no credentials; key: x-api-key + x-api-secret only (token minting);
@@ -135,6 +135,7 @@ export function readQuery(url: string, names: readonly string[]): Record<string,
   for (const [key, value] of new URL(url).searchParams) {
     const name = byLower.get(key.toLowerCase());
     if (name === undefined) continue;
+    if (hasNul(value)) throw nulRefused(name);
     const prev = out.get(name);
     if (prev === undefined) out.set(name, value);
     else if (prev !== value) {

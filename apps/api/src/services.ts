@@ -64,6 +64,7 @@ export function createCredentialService(options: { cacheTtlMs?: number } = {}): 
     generate: generateApiCredentials,
     hash: hashApiSecret,
     verify: (secret, hash) => cache.verify(secret, hash),
+    isRemembered: (secret, hash) => cache.isRemembered(secret, hash),
     forget: () => cache.clear(),
   };
 }

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UNAUTHORIZED_MESSAGE } from '../src/authenticate.ts';
 import { imageCheckingMessage, taskCompletedMessage } from './fixtures.ts';
-import { type LivePlatform, type LiveResponse, rawBody, rawRequest, rawStatus, startLivePlatform } from './security-platform.ts';
+import {
+  type LivePlatform,
+  type LiveResponse,
+  rawBody,
+  rawRequest,
+  rawStatus,
+  startLivePlatform,
+} from './security-platform.ts';
 
 const BASE = '/api/v1/Notification/ChannelConfiguration';
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -14,7 +21,11 @@ const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 function assertUnauthorized(r: LiveResponse, label: string): void {
   assert.equal(r.status, 401, `${label}: ${r.text}`);
   assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8', label);
-  assert.deepEqual(Object.keys(r.body), ['errors', 'type', 'title', 'status', 'detail', 'instance', 'extensions'], label);
+  assert.deepEqual(
+    Object.keys(r.body),
+    ['errors', 'type', 'title', 'status', 'detail', 'instance', 'extensions'],
+    label,
+  );
   assert.deepEqual(r.body.errors, { 'business:': [UNAUTHORIZED_MESSAGE] }, label);
   assert.equal(r.body.detail, null, label);
   assert.equal(r.body.instance, null, label);
@@ -42,7 +53,9 @@ describe('security probes: authentication on the running platform', () => {
 
   it('accepts the control: a token re-signed with the platform key and unchanged claims', async () => {
     const token = sign({ alg: 'HS256', typ: 'JWT' }, claims);
-    const r = await lp.call(allOf(lp.a.applicationId), { headers: { ...lp.a.headers, authorization: `Bearer ${token}` } });
+    const r = await lp.call(allOf(lp.a.applicationId), {
+      headers: { ...lp.a.headers, authorization: `Bearer ${token}` },
+    });
     assert.equal(r.status, 200);
   });
 
@@ -61,7 +74,10 @@ describe('security probes: authentication on the running platform', () => {
       'wrong audience': sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: 'another-api' }),
       'no expiry': sign({ alg: 'HS256', typ: 'JWT' }, noExp),
       'role raised to operator': sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, role: 'operator' }),
-      "another application's id": sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, ApplicationId: lp.b.applicationId, sub: lp.b.applicationId }),
+      "another application's id": sign(
+        { alg: 'HS256', typ: 'JWT' },
+        { ...claims, ApplicationId: lp.b.applicationId, sub: lp.b.applicationId },
+      ),
       'signature of another token': `${lp.a.token.split('.').slice(0, 2).join('.')}.${lp.b.token.split('.')[2]}`,
       'three garbage parts': 'a.b.c',
       'not a JWT': 'hello',
@@ -69,7 +85,9 @@ describe('security probes: authentication on the running platform', () => {
       'token with spaces': `${lp.a.token.slice(0, 10)} ${lp.a.token.slice(10)}`,
     };
     for (const [label, token] of Object.entries(tokens)) {
-      const r = await lp.call(allOf(lp.a.applicationId), { headers: { ...lp.a.headers, authorization: `Bearer ${token}` } });
+      const r = await lp.call(allOf(lp.a.applicationId), {
+        headers: { ...lp.a.headers, authorization: `Bearer ${token}` },
+      });
       assertUnauthorized(r, label);
     }
   });
@@ -87,7 +105,10 @@ describe('security probes: authentication on the running platform', () => {
       'empty Authorization': { ...a.headers, authorization: '' },
       'Bearer without token': { ...a.headers, authorization: 'Bearer' },
       'Bearer and blanks': { ...a.headers, authorization: 'Bearer    ' },
-      'Basic scheme': { ...a.headers, authorization: `Basic ${Buffer.from(`${a.key}:${a.secret}`).toString('base64')}` },
+      'Basic scheme': {
+        ...a.headers,
+        authorization: `Basic ${Buffer.from(`${a.key}:${a.secret}`).toString('base64')}`,
+      },
       'token without scheme': { ...a.headers, authorization: a.token },
       'wrong secret': { ...a.headers, 'x-api-secret': `${a.secret.slice(0, -1)}x` },
       'secret of another key': { ...a.headers, 'x-api-secret': b.secret },
@@ -108,9 +129,24 @@ describe('security probes: authentication on the running platform', () => {
     const head = (lines: string[]) =>
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${lines.join('\r\n')}\r\n\r\n`;
     const cases: Record<string, string | Buffer> = {
-      'x-api-key twice': head([`Authorization: ${a.headers.authorization}`, `x-api-key: ${a.key}`, `x-api-key: ${b.key}`, `x-api-secret: ${a.secret}`]),
-      'x-api-secret twice': head([`Authorization: ${a.headers.authorization}`, `x-api-key: ${a.key}`, `x-api-secret: ${b.secret}`, `x-api-secret: ${a.secret}`]),
-      'Authorization twice, forged first': head(['Authorization: Bearer forged', `Authorization: ${a.headers.authorization}`, `x-api-key: ${a.key}`, `x-api-secret: ${a.secret}`]),
+      'x-api-key twice': head([
+        `Authorization: ${a.headers.authorization}`,
+        `x-api-key: ${a.key}`,
+        `x-api-key: ${b.key}`,
+        `x-api-secret: ${a.secret}`,
+      ]),
+      'x-api-secret twice': head([
+        `Authorization: ${a.headers.authorization}`,
+        `x-api-key: ${a.key}`,
+        `x-api-secret: ${b.secret}`,
+        `x-api-secret: ${a.secret}`,
+      ]),
+      'Authorization twice, forged first': head([
+        'Authorization: Bearer forged',
+        `Authorization: ${a.headers.authorization}`,
+        `x-api-key: ${a.key}`,
+        `x-api-secret: ${a.secret}`,
+      ]),
       'latin-1 bytes in the secret': Buffer.concat([
         Buffer.from(head([`Authorization: ${a.headers.authorization}`, `x-api-key: ${a.key}`]).slice(0, -2)),
         Buffer.from('x-api-secret: '),
@@ -127,7 +163,8 @@ describe('security probes: authentication on the running platform', () => {
       const status = rawStatus(answer);
       assert.ok(status === 401 || status === 400, `${label}: ${status}`);
       assert.doesNotMatch(rawBody(answer), /stack|Error:|\.ts:\d+/, label);
-      if (status === 401) assert.match(rawBody(answer), /Token is missing, invalid or ApplicationId is not found/, label);
+      if (status === 401)
+        assert.match(rawBody(answer), /Token is missing, invalid or ApplicationId is not found/, label);
     }
     const huge = await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nx-api-key: ${'k'.repeat(20_000)}\r\n\r\n`);
     assert.equal(rawStatus(huge), 431, 'headers over 16 KiB');
@@ -145,12 +182,19 @@ describe('security probes: authentication on the running platform', () => {
     assert.equal(rot.status, 201);
     assertUnauthorized(await lp.call(allOf(a.applicationId), { headers: rotated.headers }), 'old key after rotation');
     assertUnauthorized(
-      await lp.call('/api/v1/herald/tokens', { method: 'POST', headers: { 'x-api-key': rotated.key, 'x-api-secret': rotated.secret } }),
+      await lp.call('/api/v1/herald/tokens', {
+        method: 'POST',
+        headers: { 'x-api-key': rotated.key, 'x-api-secret': rotated.secret },
+      }),
       'minting with the rotated key',
     );
     const fresh = { 'x-api-key': rot.body.key as string, 'x-api-secret': rot.body.secret as string };
     assert.equal(
-      (await lp.call(allOf(a.applicationId), { headers: { ...fresh, authorization: rotated.headers.authorization ?? '' } })).status,
+      (
+        await lp.call(allOf(a.applicationId), {
+          headers: { ...fresh, authorization: rotated.headers.authorization ?? '' },
+        })
+      ).status,
       200,
       'the new key works with a token of the same application',
     );
@@ -163,7 +207,10 @@ describe('security probes: authentication on the running platform', () => {
     assert.equal(del.status, 200);
     assertUnauthorized(await lp.call(allOf(a.applicationId), { headers: revoked.headers }), 'revoked key');
     assertUnauthorized(
-      await lp.call('/api/v1/herald/tokens', { method: 'POST', headers: { 'x-api-key': revoked.key, 'x-api-secret': revoked.secret } }),
+      await lp.call('/api/v1/herald/tokens', {
+        method: 'POST',
+        headers: { 'x-api-key': revoked.key, 'x-api-secret': revoked.secret },
+      }),
       'minting with a revoked key',
     );
   });

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { taskCompletedMessage } from './fixtures.ts';
-import { type LivePlatform, type LiveResponse, rawBody, rawRequest, rawStatus, startLivePlatform } from './security-platform.ts';
+import {
+  type LivePlatform,
+  type LiveResponse,
+  rawBody,
+  rawRequest,
+  rawStatus,
+  startLivePlatform,
+} from './security-platform.ts';
 
 const BASE = '/api/v1/Notification/ChannelConfiguration';
 const LIMIT = 64 * 1024;
@@ -101,10 +108,21 @@ describe('security probes: bad input on the running platform', () => {
   });
 
   it('answers 415 to content types the route does not take, 400 to multipart without a boundary', async () => {
-    for (const type of ['text/plain', 'application/xml', 'text/json', 'application/jsonx', 'application/octet-stream', '']) {
+    for (const type of [
+      'text/plain',
+      'application/xml',
+      'text/json',
+      'application/jsonx',
+      'application/octet-stream',
+      '',
+    ]) {
       assertProblem(await postJson(JSON.stringify(webhook()), { 'content-type': type }), 415, type);
     }
-    assertProblem(await postJson(JSON.stringify(webhook()), { 'content-type': 'multipart/form-data' }), 400, 'multipart');
+    assertProblem(
+      await postJson(JSON.stringify(webhook()), { 'content-type': 'multipart/form-data' }),
+      400,
+      'multipart',
+    );
     const publish = await lp.call('/api/v1/herald/messages', {
       method: 'POST',
       headers: { ...lp.a.headers, 'content-type': 'multipart/form-data; boundary=x' },
@@ -126,7 +144,18 @@ describe('security probes: bad input on the running platform', () => {
     assertProblem(await postJson(overlong), 400, 'overlong UTF-8');
     const lone = Buffer.from('{"a":"\xed\xa0\x80"}', 'latin1'); // an encoded lone surrogate
     assertProblem(await postJson(lone), 400, 'encoded surrogate');
-    for (const text of ['{', '{"a":}', "{'a':1}", '{"a":1,}', 'NaN', '[1,2', '\u0000', 'tru', '{"a":1}{"b":2}', '   ']) {
+    for (const text of [
+      '{',
+      '{"a":}',
+      "{'a':1}",
+      '{"a":1,}',
+      'NaN',
+      '[1,2',
+      '\u0000',
+      'tru',
+      '{"a":1}{"b":2}',
+      '   ',
+    ]) {
       assertProblem(await postJson(text), 400, JSON.stringify(text));
     }
   });
@@ -135,7 +164,7 @@ describe('security probes: bad input on the running platform', () => {
     for (const [open, close] of [
       ['[', ']'],
       ['{"a":', '}'],
-    ]) {
+    ] as const) {
       const depth = Math.floor(LIMIT / (open.length + close.length)) - 1;
       const started = Date.now();
       const r = await postJson(`${open.repeat(depth)}1${close.repeat(depth)}`);
@@ -166,7 +195,7 @@ describe('security probes: bad input on the running platform', () => {
     form.append('__proto__[polluted]', 'yes');
     const formAnswer = await lp.call(webhookPath, { method: 'POST', headers: lp.a.headers, body: form });
     assertProblem(formAnswer, 400, 'form');
-    const urlencoded = `${new URLSearchParams(Object.entries(webhook()).map(([k, v]) => [k, String(v)])).toString()}&__proto__.polluted=yes&constructor.prototype.polluted=yes`;
+    const urlencoded = `${new URLSearchParams(Object.entries(webhook()).map(([k, v]): [string, string] => [k, String(v)])).toString()}&__proto__.polluted=yes&constructor.prototype.polluted=yes`;
     const encoded = await lp.call(webhookPath, {
       method: 'POST',
       headers: { ...lp.a.headers, 'content-type': 'application/x-www-form-urlencoded' },
@@ -180,7 +209,7 @@ describe('security probes: bad input on the running platform', () => {
     });
     assert.ok(publish.status === 400 || publish.status === 404, `publish: ${publish.status}`);
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
-    assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+    assert.equal(Object.hasOwn(Object.prototype, 'polluted'), false);
     await assertHealthy(lp);
   });
 
@@ -222,12 +251,13 @@ describe('security probes: bad input on the running platform', () => {
       assert.ok(!r.text.includes('abc\\r\\n') && !r.text.includes('pässwörd'), `${label}: secret echoed`);
     }
     const form = new FormData();
-    for (const [k, v] of Object.entries(webhook({ secretHeaderName: 'X-Secret', secretHeaderValue: 'a\r\nb' }))) form.append(k, String(v));
+    for (const [k, v] of Object.entries(webhook({ secretHeaderName: 'X-Secret', secretHeaderValue: 'a\r\nb' })))
+      form.append(k, String(v));
     assertProblem(await lp.call(webhookPath, { method: 'POST', headers: lp.a.headers, body: form }), 400, 'form CRLF');
     for (const [field, value] of [
-      ['username', 'guest\u0000'],
+      ['username', 'guest\u0007'],
       ['password', 'pw\r\nx'],
-      ['queueName', 'q\u0000'],
+      ['queueName', 'q\u001b'],
       ['url', 'amqp://93.184.215.14/\r\nvhost'],
     ] as const) {
       const r = await lp.call(`${BASE}/RabbitMQ?applicationId=${lp.a.applicationId}`, {
@@ -249,12 +279,31 @@ describe('security probes: bad input on the running platform', () => {
   });
 
   it('refuses numeric overflow, NaN and Infinity; reads negative zero as zero', async () => {
-    for (const value of ['1e309', '-1e309', '1e400', '"NaN"', '"Infinity"', '"-Infinity"', '99999999999999999999', '"1e3"', '"0x10"', '3.5', '-1', 'true', 'null', '[]', '{}']) {
+    for (const value of [
+      '1e309',
+      '-1e309',
+      '1e400',
+      '"NaN"',
+      '"Infinity"',
+      '"-Infinity"',
+      '99999999999999999999',
+      '"1e3"',
+      '"0x10"',
+      '3.5',
+      '-1',
+      'true',
+      'null',
+      '[]',
+      '{}',
+    ]) {
       const text = JSON.stringify(webhook()).replace('"retryCount":3', `"retryCount":${value}`);
       assertProblem(await postJson(text), 400, `retryCount ${value}`);
     }
     for (const value of ['1e309', '"NaN"', '"Infinity"', '0', '-0', '11', '"2,5"']) {
-      const text = JSON.stringify(webhook()).replace('"exponentialBackoffFactor":2', `"exponentialBackoffFactor":${value}`);
+      const text = JSON.stringify(webhook()).replace(
+        '"exponentialBackoffFactor":2',
+        `"exponentialBackoffFactor":${value}`,
+      );
       assertProblem(await postJson(text), 400, `factor ${value}`);
     }
     const zero = await postJson(JSON.stringify(webhook()).replace('"retryCount":3', '"retryCount":-0'));
@@ -266,6 +315,54 @@ describe('security probes: bad input on the running platform', () => {
       body: '{"credits":1e309}',
     });
     assertProblem(credits, 400, 'credits');
+  });
+
+  it('refuses NUL characters in any JSON string or key, form field or query value (400, never stored)', async () => {
+    const op = { ...lp.operator.headers, 'content-type': 'application/json' };
+    const cases: Array<[string, string, string, Record<string, string>]> = [
+      ['POST', '/api/v1/herald/applications', '{"name":"a\\u0000b"}', op],
+      ['POST', `/api/v1/herald/applications/${lp.a.applicationId}/keys`, '{"label":"x\\u0000"}', op],
+      [
+        'PUT',
+        '/api/v1/herald/rejection-codes/R1',
+        '{"description":"bad\\u0000code"}',
+        { ...lp.a.headers, 'content-type': 'application/json' },
+      ],
+      [
+        'POST',
+        webhookPath,
+        JSON.stringify(webhook()).replace('"isActive"', '"a\\u0000b":1,"isActive"'),
+        { ...lp.a.headers, 'content-type': 'application/json' },
+      ],
+      [
+        'POST',
+        '/api/v1/herald/messages',
+        JSON.stringify(taskCompletedMessage(lp.a.applicationId, { IsSuccessful: false, ErrorMessage: 'x\u0000y' })),
+        { ...lp.a.headers, 'content-type': 'application/json' },
+      ],
+    ];
+    for (const [method, path, body, headers] of cases) {
+      const r = await lp.call(path, { method, headers, body });
+      assertProblem(r, 400, `${method} ${path}`);
+      assert.match(r.text, /NUL/);
+    }
+    const form = new FormData();
+    for (const [k, v] of Object.entries(webhook())) form.append(k, String(v));
+    form.set('retryCount', '3\u0000');
+    assertProblem(await lp.call(webhookPath, { method: 'POST', headers: lp.a.headers, body: form }), 400, 'form NUL');
+    const query = await lp.call('/api/v1/herald/messages?correlationId=%00', { headers: lp.a.headers });
+    assertProblem(query, 400, 'query NUL');
+    assert.ok(query.body.errors.correlationId);
+  });
+
+  it('answers 400 (not 500) to a page cursor the API did not issue', async () => {
+    for (const cursor of ['abc', '%00%00', 'W10', 'WyJ4Il0', 'a'.repeat(500), 'eyJ4IjoxfQ']) {
+      for (const list of ['messages', 'deliveries', 'attempts', 'events']) {
+        const r = await lp.call(`/api/v1/herald/${list}?cursor=${cursor}`, { headers: lp.a.headers });
+        assertProblem(r, 400, `${list} cursor=${cursor}`);
+        assert.ok(r.body.errors.cursor, list);
+      }
+    }
   });
 
   it('answers 400 (not 500) to NUL bytes and odd strings in query parameters and paths', async () => {
@@ -301,7 +398,10 @@ describe('security probes: large bodies inside a large limit', () => {
     lp.call(path, { method: 'POST', headers: { ...lp.a.headers, 'content-type': 'application/json' }, body });
 
   it('refuses 100,000-deep JSON with 400, without a stack overflow', async () => {
-    const r = await post(`${BASE}/WebHook?applicationId=${lp.a.applicationId}`, `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    const r = await post(
+      `${BASE}/WebHook?applicationId=${lp.a.applicationId}`,
+      `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    );
     assertProblem(r, 400, 'deep');
   });
 

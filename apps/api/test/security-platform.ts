@@ -82,7 +82,10 @@ export async function startLivePlatform(env: Record<string, string> = {}): Promi
     return { status: res.status, headers: res.headers, text, body };
   };
   const mint = async (key: string, secret: string): Promise<string> => {
-    const r = await call('/api/v1/herald/tokens', { method: 'POST', headers: { 'x-api-key': key, 'x-api-secret': secret } });
+    const r = await call('/api/v1/herald/tokens', {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'x-api-secret': secret },
+    });
     if (r.status !== 200) throw new Error(`token mint failed: ${r.status} ${r.text}`);
     return r.body.token as string;
   };
@@ -94,7 +97,11 @@ export async function startLivePlatform(env: Record<string, string> = {}): Promi
     key: creds.operator.apiKey,
     secret: creds.operator.apiSecret,
     token: opToken,
-    headers: { authorization: `Bearer ${opToken}`, 'x-api-key': creds.operator.apiKey, 'x-api-secret': creds.operator.apiSecret },
+    headers: {
+      authorization: `Bearer ${opToken}`,
+      'x-api-key': creds.operator.apiKey,
+      'x-api-secret': creds.operator.apiSecret,
+    },
   };
   const newKey = async (applicationId: string): Promise<LiveCaller> => {
     const k = await call(`/api/v1/herald/applications/${applicationId}/keys`, {
@@ -148,7 +155,11 @@ export async function startLivePlatform(env: Record<string, string> = {}): Promi
 }
 
 /** Sends raw bytes over a socket and returns everything the server answered until it closes or `waitMs` passes. */
-export function rawRequest(port: number, data: string | Buffer | Array<string | Buffer>, waitMs = 3000): Promise<string> {
+export function rawRequest(
+  port: number,
+  data: string | Buffer | Array<string | Buffer>,
+  waitMs = 3000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];

@@ -96,6 +96,20 @@ describe('createApiSecretCache', () => {
     assert.deepEqual(v.calls, ['s1', 'wrong', 'wrong', 's1']);
   });
 
+  it('answers isRemembered from memory only: true for a live success, false otherwise, never scrypt', async () => {
+    let now = 1_000;
+    const v = countingVerifier();
+    const cache = createApiSecretCache({ maxEntries: 10, ttlMs: 500, now: () => now, verifySecret: v.verifySecret });
+    assert.equal(cache.isRemembered('s1', 'hash-of-s1'), false);
+    await cache.verify('s1', 'hash-of-s1');
+    assert.equal(cache.isRemembered('s1', 'hash-of-s1'), true);
+    assert.equal(cache.isRemembered('wrong', 'hash-of-s1'), false);
+    assert.equal(cache.isRemembered('s1', 'rotated-hash'), false);
+    now += 500;
+    assert.equal(cache.isRemembered('s1', 'hash-of-s1'), false);
+    assert.deepEqual(v.calls, ['s1']);
+  });
+
   it('misses when the stored hash changes (rotation) and evicts the least recently used', async () => {
     const v = countingVerifier();
     const cache = createApiSecretCache({ maxEntries: 2, ttlMs: 60_000, now: () => 0, verifySecret: v.verifySecret });

@@ -90,6 +90,11 @@ export interface ApiSecretCache {
    * guess still pays full scrypt).
    */
   verify(secret: string, hash: string): Promise<boolean>;
+  /**
+   * True only when this secret was verified against this hash within `ttlMs`; never runs scrypt.
+   * Lets a caller that throttles a key under attack still admit its recently verified owner.
+   */
+  isRemembered(secret: string, hash: string): boolean;
   /** Drops every remembered verification (call after revoking or rotating a key). */
   clear(): void;
   readonly size: number;
@@ -145,6 +150,11 @@ export function createApiSecretCache(options: {
         }
       }
       return ok;
+    },
+    isRemembered(secret, hash) {
+      if (typeof secret !== 'string' || typeof hash !== 'string') return false;
+      const expiresAt = entries.get(fingerprint(secret, hash));
+      return expiresAt !== undefined && expiresAt > now();
     },
     clear() {
       entries.clear();

@@ -37,10 +37,15 @@ export function suggestField(key: string, known: readonly string[]): string | un
 /** The message for one unknown field; `issuesToErrors` recognises the "unknown field" prefix. */
 export function unknownFieldMessage(key: string, known: readonly string[]): string {
   const suggestion = suggestField(key, known);
+  // The key comes from the request: a long one is cut, never echoed whole.
+  const shown = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}...` : key);
   return suggestion === undefined
-    ? `unknown field ${JSON.stringify(key)} (field names are case-sensitive)`
-    : `unknown field ${JSON.stringify(key)}; did you mean ${JSON.stringify(suggestion)}?`;
+    ? `unknown field ${shown} (field names are case-sensitive)`
+    : `unknown field ${shown}; did you mean ${JSON.stringify(suggestion)}?`;
 }
+
+/** Unknown fields described one by one (with suggestions); `issuesToErrors` counts the rest. */
+export const MAX_REPORTED_UNKNOWN_FIELDS = 20;
 
 /**
  * A strict object: unknown keys are errors (one line per key, with a suggestion when one is close),
@@ -50,6 +55,11 @@ export function closedObject<Shape extends z.core.$ZodLooseShape>(shape: Shape) 
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => unknownFieldMessage(k, known)).join('\n') : undefined,
+      issue.code === 'unrecognized_keys'
+        ? issue.keys
+            .slice(0, MAX_REPORTED_UNKNOWN_FIELDS)
+            .map((k) => unknownFieldMessage(k, known))
+            .join('\n')
+        : undefined,
   });
 }

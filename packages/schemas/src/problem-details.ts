@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_REPORTED_UNKNOWN_FIELDS } from './closed-object.ts';
 
 /** The `type` the documents put on every problem (also on 401 and 404: kept for wire compatibility). */
 export const DEFAULT_PROBLEM_TYPE = 'https://tools.ietf.org/html/rfc7231#section-6.5.1';
@@ -76,12 +77,19 @@ export function unauthorizedProblem(traceId: string): ProblemDocument {
   });
 }
 
+/** Field names come from the request: a 5 MB key must not come back in the answer. */
+const MAX_NAME_LENGTH = 100;
+
+function cutName(name: string): string {
+  return name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}...` : name;
+}
+
 /** Writes a zod issue path as a field path: `Tasks.24929cc8-...`, `items[0].id`; the root is `$`. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
+    else out += out === '' ? cutName(String(part)) : `.${cutName(String(part))}`;
   }
   return out === '' ? '$' : out;
 }
@@ -100,11 +108,15 @@ export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): Record<stri
     if (issue.code === 'unrecognized_keys') {
       // closedObject writes one "unknown field" line per key (with a suggestion); other schemas get the plain text.
       const lines = issue.message.split('\n');
-      const ours = lines.length === issue.keys.length && lines.every((l) => l.startsWith('unknown field '));
-      issue.keys.forEach((key, i) => {
-        const plain = `unknown field ${JSON.stringify(key)} (field names are case-sensitive)`;
-        add([...issue.path, key], ours ? (lines[i] ?? plain) : plain);
+      const listed = Math.min(issue.keys.length, MAX_REPORTED_UNKNOWN_FIELDS);
+      const ours = lines.length === listed && lines.every((l) => l.startsWith('unknown field '));
+      issue.keys.slice(0, MAX_REPORTED_UNKNOWN_FIELDS).forEach((key, i) => {
+        const plain = `unknown field ${JSON.stringify(cutName(key))} (field names are case-sensitive)`;
+        const line = ours ? (lines[i] ?? plain) : plain;
+        add([...issue.path, key], line.length > 2 * MAX_NAME_LENGTH + 60 ? plain : line);
       });
+      const more = issue.keys.length - MAX_REPORTED_UNKNOWN_FIELDS;
+      if (more > 0) add(issue.path, `and ${more} more unknown fields`);
     } else if (issue.code === 'invalid_key') {
       const inner = issue.issues[0]?.message ?? 'invalid key';
       add(issue.path, `invalid key: ${inner}`);

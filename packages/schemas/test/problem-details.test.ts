@@ -114,6 +114,18 @@ describe('problemFromZodError', () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
+  it('cuts long field names and counts unknown fields beyond the first 20 (bounded answers)', () => {
+    const body: Record<string, unknown> = { ['k'.repeat(100_000)]: 1 };
+    for (let i = 0; i < 500; i++) body[`extra${i}`] = i;
+    const r = WebHookChannelRequest.safeParse(body);
+    assert.ok(!r.success);
+    const problem = problemFromZodError(r.error, 'trace');
+    const text = JSON.stringify(problem);
+    assert.ok(text.length < 10_000, `problem of ${text.length} characters`);
+    assert.ok(Object.keys(problem.errors).some((k) => k === `${'k'.repeat(100)}...`));
+    assert.match(text, /and 481 more unknown fields/);
+  });
+
   it('formats paths with dots, brackets and $ for the root', () => {
     assert.equal(formatIssuePath([]), '$');
     assert.equal(formatIssuePath(['Tasks', 'abc']), 'Tasks.abc');
