@@ -174,9 +174,15 @@ function main() {
         return 1;
       }
       clearTestResults();
-      const checks = run(pnpm, ['exec', 'turbo', 'run', 'typecheck', '--continue', '--output-logs=errors-only', ...rest], { env });
+      const checks = run(
+        pnpm,
+        ['exec', 'turbo', 'run', 'typecheck', '--continue', '--output-logs=errors-only', ...rest],
+        { env },
+      );
       const lint = run(pnpm, ['exec', 'biome', 'check', '.'], { env });
-      const tests = run(pnpm, ['exec', 'turbo', 'run', 'test', '--concurrency=2', '--continue', '--force', ...rest], { env });
+      const tests = run(pnpm, ['exec', 'turbo', 'run', 'test', '--concurrency=2', '--continue', '--force', ...rest], {
+        env,
+      });
       const r = collectTestResults();
       if (checks !== 0) log('typecheck failed');
       if (lint !== 0) log('lint failed');

@@ -115,6 +115,8 @@ describe('the worker loop when the database fails', () => {
       store: t.store,
       transports: { webhook: transport },
       pollIntervalMs: 20,
+      // A write lost to a killed connection is retried once its lease lapses: keep that short here.
+      leaseMs: 2_000,
       retention: null,
       logger,
     });
@@ -125,6 +127,8 @@ describe('the worker loop when the database fails', () => {
       try {
         assert.ok((await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 1) })).ok);
         await transport.waitForJobs(1, 20_000);
+        // Recorded before the outage starts, so the outage cannot catch the first attempt's write.
+        await waitFor(async () => (await t.store.countDeliveriesByState()).delivered === 1, 'first recorded');
         const claimFailed = () => lines.some((l) => l.message === 'claiming deliveries failed');
         // Drop every connection of the store (pool and LISTEN) until a claim has failed on one.
         for (let i = 0; i < 5_000 && !claimFailed(); i++) {
