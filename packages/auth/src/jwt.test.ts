@@ -289,15 +289,21 @@ describe('jwtAuth middleware', () => {
     for (const res of [missing, bad, basic]) {
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer');
-      assert.deepEqual(await res.json(), {
-        errors: { 'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'] },
-        type: 'https://tools.ietf.org/html/rfc7231#section-6.5.1',
-        title: 'One or more errors occurred.',
-        status: 401,
-        detail: null,
-        instance: null,
-        extensions: { traceId: traceparent },
-      });
+      const body = (await res.json()) as { extensions: { traceId: string } };
+      // The caller's trace id is kept; the span is this server's own.
+      assert.match(body.extensions.traceId, /^00-fc878634896257c5991ac5399ab6c46c-[0-9a-f]{16}-00$/);
+      assert.deepEqual(
+        { ...body, extensions: { traceId: traceparent } },
+        {
+          errors: { 'business:': ['Token is missing, invalid or ApplicationId is not found in the token.'] },
+          type: 'https://tools.ietf.org/html/rfc7231#section-6.5.1',
+          title: 'One or more errors occurred.',
+          status: 401,
+          detail: null,
+          instance: null,
+          extensions: { traceId: traceparent },
+        },
+      );
     }
     assert.deepEqual(reasons, ['missing', 'malformed', 'missing']);
   });

@@ -1,25 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createProblem, type ProblemDocument, traceIdFromTraceparent, unauthorizedProblem } from '@herald/schemas';
 
 /** An RFC 9457 problem body in the shape the source documents use for errors. */
-export interface UnauthorizedProblem {
-  errors: Record<string, string[]>;
-  type: string;
-  title: string;
-  status: 401;
-  detail: string | null;
-  instance: string | null;
-  extensions: { traceId: string };
-}
+export type UnauthorizedProblem = ProblemDocument;
 
 /** The message the documents give when API credentials are missing or invalid. */
 export const API_UNAUTHORIZED_MESSAGE = 'Token is missing, invalid or ApplicationId is not found in the token.';
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
-/** Reuses a valid W3C `traceparent` as the trace id, or makes a fresh one. */
+/** Keeps the trace id of a valid W3C `traceparent`, or makes a fresh one (`00-<trace>-<span>-00`). */
 export function resolveTraceId(traceparent: string | undefined): string {
-  if (traceparent !== undefined && TRACEPARENT.test(traceparent.trim())) return traceparent.trim();
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+  return traceIdFromTraceparent(traceparent);
 }
 
 /**
@@ -27,25 +16,13 @@ export function resolveTraceId(traceparent: string | undefined): string {
  * so a caller probing the endpoint learns nothing about which part was wrong.
  */
 export function createUnauthorizedProblem(options: { traceId: string; api?: boolean }): UnauthorizedProblem {
-  if (options.api === true) {
-    // Wire-compatible with the documents' body, typo'd key included.
-    return {
-      errors: { 'business:': [API_UNAUTHORIZED_MESSAGE] },
-      type: 'https://tools.ietf.org/html/rfc7231#section-6.5.1',
-      title: 'One or more errors occurred.',
-      status: 401,
-      detail: null,
-      instance: null,
-      extensions: { traceId: options.traceId },
-    };
-  }
-  return {
-    errors: { authentication: ['The request could not be authenticated.'] },
+  // API credentials: wire-compatible with the documents' body, typo'd key included.
+  if (options.api === true) return unauthorizedProblem(options.traceId);
+  return createProblem({
+    status: 401,
     type: 'https://www.rfc-editor.org/rfc/rfc9110#section-15.5.2',
     title: 'Unauthorized',
-    status: 401,
-    detail: null,
-    instance: null,
-    extensions: { traceId: options.traceId },
-  };
+    errors: { authentication: ['The request could not be authenticated.'] },
+    traceId: options.traceId,
+  });
 }
