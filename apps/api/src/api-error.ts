@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   no_active_channel: 404,
+  method_not_allowed: 405,
   idempotency_conflict: 409,
   conflict: 409,
   payload_too_large: 413,

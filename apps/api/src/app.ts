@@ -184,7 +184,23 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
     });
   }
 
-  app.notFound((c) => renderProblem(c, new ApiError('not_found', 'No such endpoint.')));
+  // A known path with another method is a 405 naming the methods it takes, not a 404.
+  const matchers = routes.map((r) => ({
+    method: r.method,
+    pattern: new RegExp(`^${r.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`),
+  }));
+  app.notFound((c) => {
+    const methods = new Set<string>(matchers.filter((m) => m.pattern.test(c.req.path)).map((m) => m.method));
+    if (methods.size === 0) return renderProblem(c, new ApiError('not_found', 'No such endpoint.'));
+    if (methods.has('GET')) methods.add('HEAD');
+    const allow = [...methods].join(', ');
+    return renderProblem(
+      c,
+      new ApiError('method_not_allowed', `expected one of ${allow} for this endpoint; received ${c.req.method}`, {
+        headers: { allow },
+      }),
+    );
+  });
   app.onError((err, c) => {
     if (err instanceof ApiError) return renderProblem(c, err);
     if (err instanceof StoreInputError) return renderProblem(c, fromStoreInputError(err));

@@ -7,7 +7,8 @@ import type { AuthMode, ResolvedDeps } from './route.ts';
 /** The documents' 401 message; one answer for every failed check, so a caller cannot tell which failed. */
 export const UNAUTHORIZED_MESSAGE = 'Token is missing, invalid or ApplicationId is not found in the token.';
 
-function unauthorized(): ApiError {
+/** The one 401 of the API (the documents' body), with `WWW-Authenticate: Bearer`. */
+export function unauthorized(): ApiError {
   return new ApiError('unauthorized', UNAUTHORIZED_MESSAGE, { headers: { 'www-authenticate': 'Bearer' } });
 }
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import { createProblem, traceIdFromTraceparent } from '@herald/schemas';
 
 /** Time limits of the API's HTTP server; slow or stalled clients are cut off, others are not held up. */
@@ -59,11 +59,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const listener = getRequestListener(options.fetch, {
     hostname: options.hostname,
     // The adapter's own refusals (e.g. an invalid Host header) answer an empty 400 otherwise.
-    errorHandler: () =>
-      new Response(problemBody(400, 'expected a well-formed HTTP request'), {
-        status: 400,
+    errorHandler: (err) => {
+      const status = err instanceof RequestError ? 400 : 500;
+      const message = status === 400 ? 'expected a well-formed HTTP request' : 'An unexpected error occurred.';
+      return new Response(problemBody(status, message), {
+        status,
         headers: { 'content-type': 'application/problem+json; charset=utf-8', 'x-content-type-options': 'nosniff' },
-      }),
+      });
+    },
   });
   const server = createServer(
     {
@@ -74,6 +77,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     },
     listener,
   );
+  server.keepAliveTimeout = t.keepAliveTimeoutMs;
   server.on('clientError', onClientError);
   return server;
 }

@@ -277,6 +277,20 @@ describe('security probes: response hygiene', () => {
     }
   });
 
+  it('answers 405 with Allow to a known path with another method, 404 to an unknown path', async () => {
+    const { a } = lp;
+    for (const method of ['PATCH', 'OPTIONS', 'POST']) {
+      const r = await lp.call(`${BASE}/all?applicationId=${a.applicationId}`, { method, headers: a.headers });
+      assert.equal(r.status, 405, method);
+      assert.equal(r.headers.get('allow'), 'GET, HEAD');
+      assert.equal(r.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    }
+    const keys = await lp.call(`/api/v1/herald/applications/${a.applicationId}/keys`, { method: 'DELETE' });
+    assert.equal(keys.status, 405);
+    assert.equal(keys.headers.get('allow'), 'POST, GET, HEAD');
+    assert.equal((await lp.call('/api/v1/herald/nothing', { method: 'PATCH' })).status, 404);
+  });
+
   it('is not open to other origins (no CORS allowance by default)', async () => {
     const { a } = lp;
     const preflight = await lp.call(`${BASE}/All?applicationId=${a.applicationId}`, {

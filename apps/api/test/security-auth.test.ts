@@ -215,6 +215,24 @@ describe('security probes: authentication on the running platform', () => {
     );
   });
 
+  it("answers the SignalR negotiate with the documents' 401 for missing, forged and operator tokens", async () => {
+    const forged = sign({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: 'elsewhere' });
+    for (const [label, init] of [
+      ['no token', {}],
+      ['forged', { headers: { authorization: `Bearer ${forged}` } }],
+      ['alg none', { headers: { authorization: `Bearer ${b64({ alg: 'none' })}.${b64(claims)}.` } }],
+      ['operator token', { headers: { authorization: `Bearer ${lp.operator.token}` } }],
+    ] as const) {
+      const r = await lp.call('/hubs/notifications/negotiate?negotiateVersion=1', { method: 'POST', ...init });
+      assertUnauthorized(r, label);
+    }
+    const ok = await lp.call('/hubs/notifications/negotiate?negotiateVersion=1', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${lp.a.token}` },
+    });
+    assert.equal(ok.status, 200);
+  });
+
   it('answers 403 (not 401, not 200) to an application on operator routes', async () => {
     const r = await lp.call('/api/v1/herald/applications', { headers: lp.a.headers });
     assert.equal(r.status, 403);
@@ -376,6 +394,28 @@ describe('security probes: tenant isolation on the running platform', () => {
       body: JSON.stringify({ since: '2000-01-01T00:00:00Z', channelId: bChannel }),
     });
     assert.equal(recover.status, 404);
+    const recoverBody = await lp.call('/api/v1/herald/deliveries/recover', {
+      method: 'POST',
+      headers: { ...a.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ since: '2000-01-01T00:00:00Z', channelId: bChannel }),
+    });
+    assert.ok(
+      recoverBody.status === 404 || (recoverBody.status === 200 && recoverBody.body.recovered === 0),
+      `recover with B's channel in the body: ${recoverBody.status} ${recoverBody.text}`,
+    );
+    const bodyApp = await lp.call(`${BASE}/WebHook?applicationId=${a.applicationId}`, {
+      method: 'POST',
+      headers: { ...a.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        applicationId: b.applicationId,
+        isActive: true,
+        retryCount: 1,
+        webHookUrl: 'https://93.184.215.14/a',
+        exponentialBackoffFactor: 2,
+        includeImageData: false,
+      }),
+    });
+    assert.equal(bodyApp.status, 400, 'an applicationId in the body is an unknown field, never a scope');
     const updateB = await lp.call(`${BASE}/WebHook?applicationId=${a.applicationId}&configurationId=${bChannel}`, {
       method: 'PUT',
       headers: { ...a.headers, 'content-type': 'application/json' },

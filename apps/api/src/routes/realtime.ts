@@ -1,5 +1,7 @@
+import { ProblemDetails } from '@herald/schemas';
 import { z } from 'zod';
 import { ApiError } from '../api-error.ts';
+import { unauthorized } from '../authenticate.ts';
 import { SIGNALR_HUB_PATH } from '../channel-view.ts';
 import { defineRoute, type Route } from '../route.ts';
 
@@ -26,12 +28,22 @@ export const realtimeRoutes: Route[] = [
     auth: 'public',
     responses: {
       200: { description: 'Negotiate answer', schema: NegotiateResponse },
-      401: { description: 'Missing or invalid token' },
+      401: { description: "Missing or invalid token (the documents' 401 body)", schema: ProblemDetails },
       404: { description: 'The hub is not enabled on this process' },
     },
     async handler({ c, deps }) {
       if (deps.realtimeHub === undefined) throw new ApiError('not_found', 'The realtime hub is not enabled here.');
-      return deps.realtimeHub.handleNegotiate(c.req.raw);
+      const answer = await deps.realtimeHub.handleNegotiate(c.req.raw);
+      // Refusals in the API's own shape: the documents' 401, problem details for the rest.
+      if (answer.status === 401) throw unauthorized();
+      if (answer.status >= 400) {
+        await answer.body?.cancel();
+        throw new ApiError(
+          answer.status === 404 ? 'not_found' : 'invalid_request',
+          'The negotiate request was refused.',
+        );
+      }
+      return answer;
     },
   }),
 ];
