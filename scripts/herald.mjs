@@ -179,7 +179,9 @@ function main() {
         ['exec', 'turbo', 'run', 'typecheck', '--continue', '--output-logs=errors-only', ...rest],
         { env },
       );
-      const lint = run(pnpm, ['exec', 'biome', 'check', '.'], { env });
+      const lint = run(pnpm, ['exec', 'turbo', 'run', 'lint', 'lint:root', '--continue', '--output-logs=errors-only'], {
+        env,
+      });
       const tests = run(pnpm, ['exec', 'turbo', 'run', 'test', '--concurrency=2', '--continue', '--force', ...rest], {
         env,
       });
