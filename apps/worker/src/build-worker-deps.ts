@@ -95,6 +95,7 @@ export async function buildWorkerDeps(env: Env, logger: EngineLogger): Promise<W
     concurrency: env.HERALD_WORKER_CONCURRENCY,
     leaseMs: env.HERALD_WORKER_LEASE_MS,
     pollIntervalMs: env.HERALD_WORKER_POLL_INTERVAL_MS,
+    recordDelayMs: env.HERALD_WORKER_RECORD_DELAY_MS,
     retry: {
       ...(env.HERALD_RETRY_BASE_DELAY_MS === undefined ? {} : { baseDelayMs: env.HERALD_RETRY_BASE_DELAY_MS }),
       ...(env.HERALD_RETRY_MAX_DELAY_MS === undefined ? {} : { maxDelayMs: env.HERALD_RETRY_MAX_DELAY_MS }),

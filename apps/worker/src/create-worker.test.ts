@@ -69,5 +69,8 @@ describe('loadEnv', () => {
       /HERALD_WORKER_BATCH_SIZE/,
     );
     assert.throws(() => loadEnv({ HERALD_ALLOW_HTTP: 'maybe' }), /HERALD_ALLOW_HTTP/);
+    assert.equal(env.HERALD_WORKER_RECORD_DELAY_MS, 10);
+    assert.equal(loadEnv({ HERALD_WORKER_RECORD_DELAY_MS: '0' }).HERALD_WORKER_RECORD_DELAY_MS, 0);
+    assert.throws(() => loadEnv({ HERALD_WORKER_RECORD_DELAY_MS: '5000' }), /HERALD_WORKER_RECORD_DELAY_MS/);
   });
 });

@@ -40,6 +40,8 @@ export const Env = z
     HERALD_WORKER_BATCH_SIZE: int(1, 10_000).default(32),
     HERALD_WORKER_LEASE_MS: int(1_000, 3_600_000).default(120_000),
     HERALD_WORKER_POLL_INTERVAL_MS: int(10, 600_000).default(5_000),
+    /** Longest a finished attempt waits to be recorded with others in one transaction (engine recordDelayMs). */
+    HERALD_WORKER_RECORD_DELAY_MS: int(0, 1_000).default(10),
     HERALD_WORKER_SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(20_000),
     /** Retry policy (platform-wide; a channel sets its retry count and backoff factor). */
     HERALD_RETRY_BASE_DELAY_MS: int(1, 86_400_000).optional(),

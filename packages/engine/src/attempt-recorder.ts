@@ -10,14 +10,34 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+export interface AttemptRecorderOptions {
+  /** Flush as soon as this many attempts wait. */
+  batchTarget: number;
+  /** Longest an attempt waits for others to join its batch. 0: only those finishing in the same turn. */
+  maxDelayMs: number;
+}
+
 /**
- * Group commit for attempts: results that arrive while a write is in progress are written together
- * in the next transaction (store.recordAttempts), so a busy worker writes in batches and an idle one
- * writes at once. A failed batch is retried one by one, so one bad row cannot fail its neighbours.
+ * Group commit for attempts: results wait up to `maxDelayMs` (or until `batchTarget` of them wait) and are
+ * written together in one transaction (store.recordAttempts); a commit costs about as much as the rows in
+ * it, so a busy worker writes in large batches. A failed batch is retried one by one, so one bad row cannot
+ * fail its neighbours.
  */
-export function createAttemptRecorder(store: Store): (input: RecordAttemptInput, now: number) => Promise<boolean> {
+export function createAttemptRecorder(
+  store: Store,
+  options: AttemptRecorderOptions = { batchTarget: MAX_RECORD_BATCH, maxDelayMs: 0 },
+): (input: RecordAttemptInput, now: number) => Promise<boolean> {
+  const batchTarget = Math.max(1, Math.min(MAX_RECORD_BATCH, options.batchTarget));
   const queue: Pending[] = [];
   let flushing = false;
+  let timer: NodeJS.Timeout | null = null;
+
+  function startFlush(): void {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    flushing = true;
+    void flush();
+  }
 
   async function flush(): Promise<void> {
     try {
@@ -56,10 +76,15 @@ export function createAttemptRecorder(store: Store): (input: RecordAttemptInput,
   return (input, now) =>
     new Promise<boolean>((resolve, reject) => {
       queue.push({ input, now, resolve, reject });
-      if (!flushing) {
+      if (flushing) return; // the running flush takes it in its next round
+      if (queue.length >= batchTarget || options.maxDelayMs === 0) {
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
         flushing = true;
-        // Let the other attempts that finish in this turn join the batch.
+        // Still let the attempts finishing in this turn join.
         setImmediate(() => void flush());
+      } else if (timer === null) {
+        timer = setTimeout(startFlush, options.maxDelayMs);
       }
     });
 }

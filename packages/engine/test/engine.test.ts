@@ -531,5 +531,67 @@ describe('engine configuration', () => {
     assert.throws(() => createEngine({ store, transports: {}, retry: { jitterRatio: -1 } }), /jitterRatio/);
     assert.throws(() => createEngine({ store, transports: {}, autoDisable: { afterMs: -5 } }), /autoDisable/);
     assert.throws(() => createEngine({ store, transports: { webhook: {} as never } }), /transports\.webhook/);
+    assert.throws(() => createEngine({ store, transports: {}, recordDelayMs: -1 }), /recordDelayMs/);
+    assert.throws(() => createEngine({ store, transports: {}, recordDelayMs: Number.NaN }), /recordDelayMs/);
+  });
+});
+
+describe('attempt recording', () => {
+  it('records the attempts of a batch together, in one transaction, and each one exactly once', async () => {
+    await using t = await openTestStore('sqlite');
+    const appId = await createApp(t.store);
+    await createWebhookChannel(t.store, appId, { options: { maxInFlight: 100 } });
+    const calls: number[] = [];
+    // The real store, counting how attempts reach it.
+    const store = {
+      ...t.store,
+      recordAttempt: (...args: Parameters<typeof t.store.recordAttempt>) => {
+        calls.push(1);
+        return t.store.recordAttempt(...args);
+      },
+      recordAttempts: (...args: Parameters<typeof t.store.recordAttempts>) => {
+        calls.push(args[0].length);
+        return t.store.recordAttempts(...args);
+      },
+    };
+    const transport = createRecordingTransport();
+    transport.respond((_job, callIndex) => (callIndex === 13 ? retryableOutcome() : deliveredOutcome()));
+    const engine = createEngine({
+      store,
+      transports: { webhook: transport },
+      batchSize: 20,
+      concurrency: 40,
+      recordDelayMs: 1_000,
+      maxInFlightPerChannel: 100,
+      retention: null,
+    });
+    for (let i = 0; i < 20; i++) {
+      const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), i) });
+      assert.ok(r.ok);
+    }
+    // 20 claimed, 20 finished: the batch target is reached, so nobody waits for the 1 s delay.
+    assert.equal(await engine.runOnce(), 20);
+    assert.deepEqual(calls, [20]);
+    const counts = await t.store.countDeliveriesByState();
+    assert.equal(counts.delivered, 19);
+    assert.equal(counts.pending, 1);
+    assert.equal((await t.store.listAttempts(appId, {}, { limit: 100 })).items.length, 20);
+  });
+
+  it('records a lone attempt after the delay, without waiting for a batch that never comes', async () => {
+    await using t = await openTestStore('sqlite');
+    const appId = await createApp(t.store);
+    await createWebhookChannel(t.store, appId);
+    const transport = createRecordingTransport();
+    const engine = createEngine({
+      store: t.store,
+      transports: { webhook: transport },
+      recordDelayMs: 5,
+      retention: null,
+    });
+    const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 1) });
+    assert.ok(r.ok);
+    assert.equal(await engine.runOnce(), 1);
+    assert.equal((await t.store.getDelivery(appId, r.deliveries[0]!.id))?.state, 'delivered');
   });
 });

@@ -137,4 +137,13 @@ CREATE TABLE rejection_codes (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'no lease-owner index',
+    // Claims and attempts change indexed columns, so every index of deliveries gets a new entry per update;
+    // releaseLeases (shutdown only) finds a worker's leases through deliveries_state instead.
+    sql: `
+DROP INDEX IF EXISTS deliveries_lease_owner;
+`,
+  },
 ];

@@ -38,6 +38,7 @@ import {
   ORDERING_FREE,
   PRUNE_BATCH,
   SECRETS_UNREADABLE_EVENT,
+  timeOrderedId,
   unreadableChannelReason,
   validateCredits,
 } from './store-common.ts';
@@ -493,7 +494,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
             reason,
             now,
             num(row, 'c_updated_at'),
-            randomUUID(),
+            timeOrderedId(),
             SECRETS_UNREADABLE_EVENT,
             `${reason}. ${error.message}`,
           ],
@@ -522,14 +523,14 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       attempt.statusCode,
       attempt.error,
       now,
-      randomUUID(),
+      timeOrderedId(),
       attempt.startedAt,
       Math.round(attempt.durationMs),
       attempt.ok,
       attempt.brokerReply,
       attempt.responseExcerpt,
       input.disableChannel ?? null,
-      randomUUID(),
+      timeOrderedId(),
     ]);
     if (row === undefined) return false;
     if (resolution.state !== 'pending') await unblockHeads(db, [row]);
@@ -565,7 +566,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     const plans = checkPlans(plan(channels), channels);
     if (plans.length === 0) return noActiveChannel(message);
     const stored: MessageRecord = {
-      id: message.id ?? randomUUID(),
+      id: message.id ?? timeOrderedId(),
       applicationId: message.applicationId,
       type: message.type,
       body: message.body,
@@ -576,7 +577,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       createdAt: now,
     };
     const planRows: PublishRow[] = plans.map((p) => ({
-      id: randomUUID(),
+      id: timeOrderedId(),
       channel_id: p.channelId,
       ordering_key: p.orderingKey,
       coalesce_key: p.coalesceKey,
@@ -840,7 +841,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           await client.query(
             `INSERT INTO events (id, application_id, channel_id, type, detail, created_at)
              VALUES ($1, $2, $3, 'channel.enabled', 'channel re-enabled', $4)`,
-            [randomUUID(), applicationId, id, now],
+            [timeOrderedId(), applicationId, id, now],
           );
         }
         return { row: updated!, enabled };
@@ -953,7 +954,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           owner: input.owner,
           state: input.resolution.state,
           next_attempt_at: input.resolution.state === 'pending' ? input.resolution.nextAttemptAt : now,
-          attempt_id: randomUUID(),
+          attempt_id: timeOrderedId(),
           started_at: input.attempt.startedAt,
           duration_ms: Math.round(input.attempt.durationMs),
           ok: input.attempt.ok,
@@ -1080,7 +1081,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
         pool,
         `INSERT INTO events (id, application_id, channel_id, type, detail, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-        [randomUUID(), event.applicationId, event.channelId, event.type, event.detail, now],
+        [timeOrderedId(), event.applicationId, event.channelId, event.type, event.detail, now],
       );
       return toEvent(row!);
     },

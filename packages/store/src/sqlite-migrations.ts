@@ -137,4 +137,15 @@ CREATE TABLE rejection_codes (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'fewer indexes moved by every claim and attempt',
+    // deliveries_due served only nextDueAt, which now probes deliveries_channel_due per active channel (as claims
+    // do); releaseLeases finds a worker's leases through deliveries_state. Each index dropped is one less entry
+    // moved per claim, attempt and publish.
+    sql: `
+DROP INDEX IF EXISTS deliveries_due;
+DROP INDEX IF EXISTS deliveries_lease_owner;
+`,
+  },
 ];

@@ -116,16 +116,21 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
     describe('migrations', () => {
       it('are recorded once and harmless when run again, also by a second store on the same database', async () => {
         await withStore(async (store, db) => {
+          const versionsNow = async () =>
+            (await db.sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => Number(r['version']));
+          const first = await versionsNow();
+          // Numbered 1..n, each once (the adapters' lists differ in length).
+          assert.deepEqual(
+            first,
+            first.map((_, i) => i + 1),
+          );
+          assert.ok(first.length >= 1);
           await store.migrate();
           await store.migrate();
           const second = await db.open(keyringA);
           await second.migrate();
           await second.close();
-          const versions = await db.sql('SELECT version FROM schema_migrations ORDER BY version');
-          assert.deepEqual(
-            versions.map((r) => Number(r['version'])),
-            [1],
-          );
+          assert.deepEqual(await versionsNow(), first);
           await store.ping();
         });
       });
@@ -565,6 +570,109 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.equal((await store.getDelivery(application.id, second.deliveries[0]!.id))?.state, 'delivering');
           assert.equal(third.deliveries[0]?.channelId, channel.id);
           assert.equal((await store.countDeliveriesByState()).superseded, 1);
+        });
+      });
+
+      // Concurrent publishes (SQLite commits them together, one savepoint each): every caller gets its own result.
+      it('gives each of many concurrent publishes its own outcome: stored, duplicate, conflict, no channel', async () => {
+        await withStore(async (store) => {
+          const { application } = await seedApplication(store);
+          const bare = await store.createApplication({ name: 'no-channels' });
+          const first = await publishOk(store, newMessage(application.id, { n: 1 }, { idempotencyKey: 'taken' }));
+          const results = await Promise.all([
+            store.publish(newMessage(application.id, { n: 2 }), planAll, T0),
+            store.publish(newMessage(application.id, { n: 1 }, { idempotencyKey: 'taken' }), planAll, T0),
+            store.publish(newMessage(application.id, { n: 9 }, { idempotencyKey: 'taken' }), planAll, T0),
+            store.publish(newMessage(bare.id, { n: 3 }), planAll, T0),
+            store.publish(newMessage(application.id, { n: 4 }), () => [], T0),
+            store.publish(newMessage(application.id, { n: 5 }, { idempotencyKey: 'fresh' }), planAll, T0),
+          ]);
+          const [stored, duplicate, conflict, noChannel, emptyPlan, fresh] = results;
+          assert.equal(stored?.ok && !stored.duplicate, true);
+          assert.equal(duplicate?.ok && duplicate.duplicate && duplicate.message.id === first.message.id, true);
+          assert.deepEqual(conflict, { ok: false, reason: 'idempotency_conflict', messageId: first.message.id });
+          assert.deepEqual(noChannel, { ok: false, reason: 'no_active_channel' });
+          assert.deepEqual(emptyPlan, { ok: false, reason: 'no_active_channel' });
+          assert.equal(fresh?.ok && !fresh.duplicate, true);
+          const ids = new Set((await store.listMessages(application.id, {}, {})).items.map((m) => m.id));
+          assert.equal(ids.size, 3);
+          for (const r of [first, stored, fresh]) {
+            assert.ok(r?.ok);
+            assert.ok(ids.has(r.message.id));
+            assert.equal(r.deliveries.length, 1);
+            assert.equal((await store.getDelivery(application.id, r.deliveries[0]!.id))?.messageId, r.message.id);
+          }
+          assert.deepEqual((await store.listMessages(bare.id, {}, {})).items, []);
+        });
+      });
+
+      it('rejects only the concurrent publish whose plan throws; the others are stored', async () => {
+        await withStore(async (store) => {
+          const { application } = await seedApplication(store);
+          const foreign = await seedApplication(store, {}, 'foreign');
+          const boom = new Error('plan failed');
+          const outcomes = await Promise.allSettled([
+            store.publish(newMessage(application.id, { n: 1 }), planAll, T0),
+            store.publish(
+              newMessage(application.id, { n: 2 }),
+              () => {
+                throw boom;
+              },
+              T0,
+            ),
+            store.publish(newMessage(application.id, { n: 3 }), planAll, T0),
+            store.publish(
+              newMessage(application.id, { n: 4 }),
+              () => [{ channelId: foreign.channel.id, orderingKey: null, coalesceKey: null }],
+              T0,
+            ),
+            store.publish(newMessage(application.id, { n: 5 }), planAll, T0),
+          ]);
+          assert.deepEqual(
+            outcomes.map((o) => o.status),
+            ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+          );
+          assert.equal(outcomes[1]?.status === 'rejected' && outcomes[1].reason, boom);
+          assert.equal(
+            outcomes[3]?.status === 'rejected' && (outcomes[3].reason as { code?: string }).code,
+            'INVALID_PLAN',
+          );
+          const bodies = (await store.listMessages(application.id, {}, {})).items.map((m) => m.body).sort();
+          assert.deepEqual(bodies, [1, 3, 5].map((n) => newMessage(application.id, { n }).body).sort());
+          assert.equal((await store.countDeliveriesByState()).pending, 3);
+        });
+      });
+
+      it('stores a burst of 500 concurrent publishes once each, one key shared by ten of them', async () => {
+        await withStore(async (store) => {
+          const { application } = await seedApplication(store);
+          const results = await Promise.all(
+            Array.from({ length: 500 }, (_, i) =>
+              store.publish(
+                newMessage(application.id, { n: i < 10 ? 'same' : i }, i < 10 ? { idempotencyKey: 'shared' } : {}),
+                planAll,
+                T0 + i,
+              ),
+            ),
+          );
+          const okResults = results.filter((r) => r.ok);
+          assert.equal(okResults.length, 500);
+          const shared = okResults.slice(0, 10);
+          assert.equal(new Set(shared.map((r) => r.message.id)).size, 1);
+          assert.equal(shared.filter((r) => !r.duplicate).length, 1);
+          const stored = okResults.filter((r) => !r.duplicate);
+          assert.equal(stored.length, 491);
+          assert.equal(new Set(stored.map((r) => r.message.id)).size, 491);
+          assert.equal((await store.countDeliveriesByState()).pending, 491);
+          let listed = 0;
+          let cursor: string | null = null;
+          for (let page = 0; page < 10; page++) {
+            const p = await store.listMessages(application.id, {}, { limit: 500, ...(cursor ? { cursor } : {}) });
+            listed += p.items.length;
+            cursor = p.nextCursor;
+            if (cursor === null) break;
+          }
+          assert.equal(listed, 491);
         });
       });
     });

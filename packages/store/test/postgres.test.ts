@@ -62,8 +62,8 @@ describe('postgres adapter', () => {
         ])),
       );
       assert.deepEqual(
-        (await db.sql('SELECT version FROM schema_migrations')).map((r) => r['version']),
-        [1],
+        (await db.sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r['version']),
+        [1, 2],
       );
       assert.equal(stores[0]?.kind, 'postgres');
     } finally {

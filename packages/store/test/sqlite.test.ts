@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { createSqliteStore, createStore, StoreConfigError } from '@herald/store';
-import { type ContractDatabase, keyringA, type RawRow, runStoreContract } from './contract.ts';
+import {
+  type ContractDatabase,
+  keyringA,
+  newMessage,
+  planAll,
+  type RawRow,
+  runStoreContract,
+  seedApplication,
+} from './contract.ts';
 
 function createTempDatabase(): ContractDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
@@ -46,6 +54,82 @@ describe('sqlite adapter', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('commits publishes of one event-loop turn together, so none is visible to other connections before all are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const path = join(dir, 'herald.db');
+    const store = await createSqliteStore({ path, keyring: keyringA });
+    const raw = new DatabaseSync(path);
+    try {
+      const { application } = await seedApplication(store);
+      const committed = () => Number((raw.prepare('SELECT count(*) AS n FROM messages').get() as RawRow)['n']);
+      const seenByPlans: number[] = [];
+      const observe: typeof planAll = (channels) => {
+        seenByPlans.push(committed());
+        return planAll(channels);
+      };
+      const results = await Promise.all(
+        [1, 2, 3].map((n) => store.publish(newMessage(application.id, { n }), observe, 1)),
+      );
+      assert.equal(
+        results.every((r) => r.ok),
+        true,
+      );
+      // Each plan ran inside the shared transaction: nothing was committed before the last one.
+      assert.deepEqual(seenByPlans, [0, 0, 0]);
+      assert.equal(committed(), 3);
+      // One alone commits at once, on its own.
+      await store.publish(newMessage(application.id, { n: 4 }), observe, 1);
+      assert.equal(seenByPlans.at(-1), 3);
+      assert.equal(committed(), 4);
+    } finally {
+      raw.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails every publish of a batch when another connection holds the write lock, and works once it is free', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const path = join(dir, 'herald.db');
+    const store = await createSqliteStore({ path, keyring: keyringA, busyTimeoutMs: 20 });
+    const raw = new DatabaseSync(path);
+    try {
+      const { application } = await seedApplication(store);
+      raw.exec('BEGIN IMMEDIATE');
+      const outcomes = await Promise.allSettled(
+        [1, 2, 3].map((n) => store.publish(newMessage(application.id, { n }), planAll, 1)),
+      );
+      raw.exec('COMMIT');
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+      assert.equal((await store.listMessages(application.id, {}, {})).items.length, 0);
+      const later = await Promise.all([4, 5].map((n) => store.publish(newMessage(application.id, { n }), planAll, 1)));
+      assert.equal(
+        later.every((r) => r.ok),
+        true,
+      );
+      assert.equal((await store.listMessages(application.id, {}, {})).items.length, 2);
+    } finally {
+      raw.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('settles publishes still queued when the store closes, and refuses new ones after', async () => {
+    const store = await createStore({ url: 'sqlite::memory:', keyring: keyringA });
+    const { application } = await seedApplication(store);
+    const queued = store.publish(newMessage(application.id, { n: 1 }), planAll, 1);
+    await store.close();
+    assert.equal((await queued).ok, true);
+    await assert.rejects(
+      store.publish(newMessage(application.id, { n: 2 }), planAll, 1),
+      (e: unknown) => (e as { code?: string }).code === 'STORE_CLOSED',
+    );
   });
 
   it('opens an in-memory store', async () => {

@@ -115,9 +115,11 @@ export async function measureDrain(
     seeded = { url: db.url, keyringSpec, cleanup: () => db.drop() };
   }
   const procs: AppProcess[] = [];
+  const cpuProfDir = process.env.HERALD_BENCH_CPU_PROF;
   try {
     settings.log(`  seeding ${settings.n} deliveries (${kind})…`);
-    const backlog = await seedBacklog(seeded.url, keyringSpec, receiver, settings, kind === 'sqlite' ? 1 : 16);
+    // SQLite group-commits concurrent publishes, PostgreSQL spreads them over its pool.
+    const backlog = await seedBacklog(seeded.url, keyringSpec, receiver, settings, kind === 'sqlite' ? 64 : 16);
     await receiver.reset();
     for (let i = 0; i < workers; i++) {
       procs.push(
@@ -131,6 +133,8 @@ export async function measureDrain(
           HERALD_WORKER_BATCH_SIZE: String(settings.batchSize),
           HERALD_WORKER_POLL_INTERVAL_MS: '100',
           HERALD_LOG_LEVEL: 'warn',
+          // Profiling a drain: HERALD_BENCH_CPU_PROF=<dir> writes one .cpuprofile per worker process.
+          ...(cpuProfDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` }),
         }),
       );
     }
