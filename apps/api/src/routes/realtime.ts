@@ -43,7 +43,8 @@ export const realtimeRoutes: Route[] = [
           'The negotiate request was refused.',
         );
       }
-      return answer;
+      // Re-emitted through the context so the API's prepared headers (security, correlation id) apply.
+      return c.body(await answer.text(), 200, { 'content-type': 'application/json' });
     },
   }),
 ];
