@@ -11,6 +11,7 @@ import {
 } from '@herald/schemas';
 import type {
   Channel,
+  ChannelConfig,
   ChannelOptions,
   ChannelSecrets,
   RabbitMqChannelConfig,
@@ -112,6 +113,30 @@ async function existing(
   return channel;
 }
 
+/** What a create or update writes besides the flags, derived from the previous channel (null on create). */
+type ChannelParts = { config: ChannelConfig; secrets?: ChannelSecrets; options: ChannelOptions };
+
+/**
+ * Shared create/update of the documented channel endpoints: creates when `configurationId` is absent,
+ * otherwise updates the application's channel of that kind (another kind or application is 404).
+ */
+async function saveChannel(
+  deps: ResolvedDeps,
+  applicationId: string,
+  kind: 0 | 1 | 2,
+  configurationId: string | undefined,
+  flags: { isActive: boolean; includeImageData: boolean },
+  parts: (prev: Channel | null) => Promise<ChannelParts>,
+): Promise<Channel> {
+  if (configurationId === undefined) {
+    return deps.store.createChannel({ applicationId, kind, ...flags, ...(await parts(null)) });
+  }
+  const prev = await existing(deps, applicationId, configurationId, kind);
+  const updated = await deps.store.updateChannel(applicationId, prev.id, { ...flags, ...(await parts(prev)) });
+  if (updated === null) throw notFound('configuration');
+  return updated;
+}
+
 export const channelConfigurationRoutes: Route[] = [
   defineRoute({
     method: 'GET',
@@ -211,27 +236,10 @@ export const channelConfigurationRoutes: Route[] = [
         responses,
         async handler({ c, deps, query: q, body, principal }) {
           const appId = await scopeApplication(deps, principal, q.applicationId);
-          if (create) {
-            const parts = await rabbitParts(deps, body, null);
-            const channel = await deps.store.createChannel({
-              applicationId: appId,
-              kind: 2,
-              isActive: body.isActive,
-              includeImageData: body.includeImageData,
-              ...parts,
-            });
-            return c.json(toChannelConfigurationResponse(channel, false));
-          }
-          const id = (q as z.output<typeof ConfigQuery>).configurationId;
-          const prev = await existing(deps, appId, id, 2);
-          const parts = await rabbitParts(deps, body, prev);
-          const updated = await deps.store.updateChannel(appId, prev.id, {
-            isActive: body.isActive,
-            includeImageData: body.includeImageData,
-            ...parts,
-          });
-          if (updated === null) throw notFound('configuration');
-          return c.json(toChannelConfigurationResponse(updated, false));
+          const id = create ? undefined : (q as z.output<typeof ConfigQuery>).configurationId;
+          const flags = { isActive: body.isActive, includeImageData: body.includeImageData };
+          const channel = await saveChannel(deps, appId, 2, id, flags, (prev) => rabbitParts(deps, body, prev));
+          return c.json(toChannelConfigurationResponse(channel, false));
         },
       }),
       defineRoute({
@@ -252,27 +260,10 @@ export const channelConfigurationRoutes: Route[] = [
         responses,
         async handler({ c, deps, query: q, body, principal }) {
           const appId = await scopeApplication(deps, principal, q.applicationId);
-          if (create) {
-            const parts = await webhookParts(deps, appId, body, null);
-            const channel = await deps.store.createChannel({
-              applicationId: appId,
-              kind: 0,
-              isActive: body.isActive,
-              includeImageData: body.includeImageData,
-              ...parts,
-            });
-            return c.json(toChannelConfigurationResponse(channel, false));
-          }
-          const id = (q as z.output<typeof ConfigQuery>).configurationId;
-          const prev = await existing(deps, appId, id, 0);
-          const parts = await webhookParts(deps, appId, body, prev);
-          const updated = await deps.store.updateChannel(appId, prev.id, {
-            isActive: body.isActive,
-            includeImageData: body.includeImageData,
-            ...parts,
-          });
-          if (updated === null) throw notFound('configuration');
-          return c.json(toChannelConfigurationResponse(updated, false));
+          const id = create ? undefined : (q as z.output<typeof ConfigQuery>).configurationId;
+          const flags = { isActive: body.isActive, includeImageData: body.includeImageData };
+          const channel = await saveChannel(deps, appId, 0, id, flags, (prev) => webhookParts(deps, appId, body, prev));
+          return c.json(toChannelConfigurationResponse(channel, false));
         },
       }),
       defineRoute({
@@ -293,26 +284,13 @@ export const channelConfigurationRoutes: Route[] = [
         responses,
         async handler({ c, deps, query: q, body, principal }) {
           const appId = await scopeApplication(deps, principal, q.applicationId);
-          if (create) {
-            const channel = await deps.store.createChannel({
-              applicationId: appId,
-              kind: 1,
-              isActive: body.isActive,
-              includeImageData: body.includeImageData,
-              config: {},
-              options: options(body),
-            });
-            return c.json(toChannelConfigurationResponse(channel, false));
-          }
-          const id = (q as z.output<typeof ConfigQuery>).configurationId;
-          const prev = await existing(deps, appId, id, 1);
-          const updated = await deps.store.updateChannel(appId, prev.id, {
-            isActive: body.isActive,
-            includeImageData: body.includeImageData,
-            options: options(body, prev.options),
-          });
-          if (updated === null) throw notFound('configuration');
-          return c.json(toChannelConfigurationResponse(updated, false));
+          const id = create ? undefined : (q as z.output<typeof ConfigQuery>).configurationId;
+          const flags = { isActive: body.isActive, includeImageData: body.includeImageData };
+          const channel = await saveChannel(deps, appId, 1, id, flags, async (prev) => ({
+            config: prev?.config ?? {},
+            options: options(body, prev?.options),
+          }));
+          return c.json(toChannelConfigurationResponse(channel, false));
         },
       }),
     ];
