@@ -56,6 +56,12 @@ export interface AppDeps {
   logger: Logger;
   generateSigningSecret: () => string;
   clientCertificates?: ClientCertificateIssuer;
+  /**
+   * How long an API key row read at authentication is reused, in milliseconds (default 1000; 0 turns the
+   * cache off). Revoking, rotating or re-crediting a key through this process drops the cache at once;
+   * other API processes see the change within this time.
+   */
+  apiKeyCacheMs?: number;
   /** Request bodies above this many bytes get 413 before they are read. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** Per-application request rate limiter; default 100/s with a burst of 100. */

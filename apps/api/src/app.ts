@@ -6,12 +6,14 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { ApiError, notFound } from './api-error.ts';
+import { createApiKeyCache } from './api-key-cache.ts';
 import type { ApiEnvBindings, AppDeps, Principal } from './app-types.ts';
 import { authenticate } from './authenticate.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createRandomPool } from './random-pool.ts';
 import { createRateLimiter } from './rate-limiter.ts';
-import { hasBody, readBody } from './read-body.ts';
+import { nodeIncoming, requestHeader } from './node-request.ts';
+import { hasBody, payloadTooLarge, readBody } from './read-body.ts';
 import { createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { applicationRoutes } from './routes/applications.ts';
@@ -57,6 +59,7 @@ function resolveDeps(deps: AppDeps): ResolvedDeps {
     metrics,
     now: deps.now ?? Date.now,
     readiness: deps.readiness ?? [],
+    apiKeys: createApiKeyCache(deps.store, { ttlMs: deps.apiKeyCacheMs ?? 1000, now: deps.now ?? Date.now }),
     authFailureLimiter: createRateLimiter({
       perSecond: 1,
       burst: 10,
@@ -104,8 +107,8 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
 
   app.use(async (c, next) => {
     const started = performance.now();
-    c.set('traceId', traceIdFromTraceparent(c.req.header('traceparent'), randomBytes));
-    const sent = c.req.header('x-correlation-id');
+    c.set('traceId', traceIdFromTraceparent(requestHeader(c, 'traceparent'), randomBytes));
+    const sent = requestHeader(c, 'x-correlation-id');
     c.set('correlationId', sent !== undefined && CORRELATION_ID_PATTERN.test(sent) ? sent : randomUUID());
     c.set('routePattern', 'unmatched');
     c.set('principal', undefined);
@@ -132,15 +135,22 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
     );
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        const message = `expected a body of at most ${deps.bodyLimitBytes} bytes`;
-        throw new ApiError('payload_too_large', message, { errors: { $: [message] } });
-      },
-    }),
-  );
+  // Bodies over the limit are refused before anything reads them: by Content-Length here, and (chunked
+  // bodies) while they are read. Under node the body is read from the node request directly (read-body.ts);
+  // elsewhere hono's body-limit middleware wraps the web stream.
+  const webBodyLimit = bodyLimit({
+    maxSize: deps.bodyLimitBytes,
+    onError: () => {
+      throw payloadTooLarge(deps.bodyLimitBytes);
+    },
+  });
+  app.use(async (c, next) => {
+    const incoming = nodeIncoming(c);
+    if (incoming === undefined) return webBodyLimit(c, next);
+    const length = incoming.headers['content-length'];
+    if (length !== undefined && Number(length) > deps.bodyLimitBytes) throw payloadTooLarge(deps.bodyLimitBytes);
+    return next();
+  });
 
   for (const route of routes) {
     const queryNames =
@@ -180,7 +190,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
           const message = 'expected a request body';
           throw new ApiError('invalid_request', message, { errors: { $: [message] } });
         }
-        body = parseOrThrow(route.body, await readBody(c, route.bodyKinds), traceId);
+        body = parseOrThrow(route.body, await readBody(c, route.bodyKinds, deps.bodyLimitBytes), traceId);
       }
       return route.handler({ c, deps, params, query, body, principal: principal as Principal, traceId });
     });
@@ -247,10 +257,10 @@ function setSecurityHeaders(c: Context<ApiEnvBindings>, isDocsPage: boolean): vo
  */
 function scrubMessage(message: string, c: Context<ApiEnvBindings>): string {
   let out = message.length > 500 ? `${message.slice(0, 500)}...` : message;
-  const authorization = c.req.header('authorization');
+  const authorization = requestHeader(c, 'authorization');
   const credentials = [
-    c.req.header('x-api-secret'),
-    c.req.header('x-api-key'),
+    requestHeader(c, 'x-api-secret'),
+    requestHeader(c, 'x-api-key'),
     authorization,
     authorization?.replace(/^\S+\s+/, ''),
   ];

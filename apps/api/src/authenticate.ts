@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { ApiKey } from '@herald/store';
 import { ApiError, notFound } from './api-error.ts';
+import { requestHeader } from './node-request.ts';
 import type { ApiEnvBindings, Principal } from './app-types.ts';
 import type { AuthMode, ResolvedDeps } from './route.ts';
 
@@ -13,17 +14,17 @@ export function unauthorized(): ApiError {
 }
 
 function bearerToken(c: Context): string | undefined {
-  const header = c.req.header('authorization');
+  const header = requestHeader(c, 'authorization');
   if (header === undefined) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m?.[1];
 }
 
 async function checkApiKey(c: Context, deps: ResolvedDeps): Promise<ApiKey> {
-  const key = c.req.header('x-api-key');
-  const secret = c.req.header('x-api-secret');
+  const key = requestHeader(c, 'x-api-key');
+  const secret = requestHeader(c, 'x-api-secret');
   if (key === undefined || secret === undefined || key.length > 256 || secret.length > 1024) throw unauthorized();
-  const apiKey = await deps.store.findApiKey(key);
+  const apiKey = await deps.apiKeys.find(key);
   if (apiKey === null || apiKey.revokedAt !== null) throw unauthorized();
   // A key with many recent wrong secrets is refused without running scrypt (bounded work per key),
   // except for its owner verified within the last minute: a flood of wrong guesses must not lock it out.

@@ -42,6 +42,7 @@ export const ApiEnv = z.object({
     .optional(),
   HERALD_JWT_TTL_SECONDS: positiveInt(60, 86_400).default(3600),
   HERALD_BODY_LIMIT_BYTES: positiveInt(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  HERALD_API_KEY_CACHE_MS: positiveInt(0, 60_000).default(1000),
   HERALD_RATE_LIMIT_PER_SECOND: positiveInt(1, 1_000_000).default(100),
   HERALD_RATE_LIMIT_BURST: positiveInt(1, 1_000_000).optional(),
   HERALD_METRICS_TOKEN: z

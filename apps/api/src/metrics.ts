@@ -38,6 +38,9 @@ export function createApiMetrics(): ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  // Label children are looked up once per label set: prom-client hashes the label object on every call.
+  const requestCounters = new Map<string, { inc(): void }>();
+  const requestTimers = new Map<string, { observe(value: number): void }>();
   let store: Pick<Store, 'countDeliveriesByState'> | undefined;
   new Gauge({
     name: 'herald_deliveries',
@@ -53,8 +56,20 @@ export function createApiMetrics(): ApiMetrics {
   return {
     registry,
     recordRequest(method, route, status, durationSeconds) {
-      requests.inc({ method, route, status: String(status) });
-      requestDuration.observe({ method, route }, durationSeconds);
+      const timerKey = `${method} ${route}`;
+      const counterKey = `${timerKey} ${status}`;
+      let counter = requestCounters.get(counterKey);
+      if (counter === undefined) {
+        counter = requests.labels({ method, route, status: String(status) });
+        requestCounters.set(counterKey, counter);
+      }
+      counter.inc();
+      let timer = requestTimers.get(timerKey);
+      if (timer === undefined) {
+        timer = requestDuration.labels({ method, route });
+        requestTimers.set(timerKey, timer);
+      }
+      timer.observe(durationSeconds);
     },
     recordAttempt(outcome, ok, durationMs) {
       deliveries.inc({ outcome, ok: String(ok) });

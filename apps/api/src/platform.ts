@@ -133,6 +133,7 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
     generateSigningSecret: () => generateWebhookSecret(),
     clientCertificates: createClientCertificateIssuer(ca),
     bodyLimitBytes: env.HERALD_BODY_LIMIT_BYTES,
+    apiKeyCacheMs: env.HERALD_API_KEY_CACHE_MS,
     rateLimiter: createRateLimiter({
       perSecond: env.HERALD_RATE_LIMIT_PER_SECOND,
       ...(env.HERALD_RATE_LIMIT_BURST === undefined ? {} : { burst: env.HERALD_RATE_LIMIT_BURST }),

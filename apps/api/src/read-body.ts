@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { ApiError } from './api-error.ts';
+import { BodyTooLargeError, nodeIncoming, readIncomingBody, requestHeader } from './node-request.ts';
 
 export type BodyKind = 'json' | 'form';
 
@@ -52,7 +53,40 @@ export function checkJsonShape(value: unknown, limits: { maxDepth: number; maxNo
 }
 
 function mediaType(c: Context): string {
-  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return (requestHeader(c, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** The 413 of the API; the connection is closed after it (the rest of the body is not read). */
+export function payloadTooLarge(limit: number): ApiError {
+  const message = `expected a body of at most ${limit} bytes`;
+  return new ApiError('payload_too_large', message, { errors: { $: [message] }, headers: { connection: 'close' } });
+}
+
+/** The body's bytes: straight from the node request when there is one (limit enforced while reading). */
+async function bodyBytes(c: Context, limit: number): Promise<Uint8Array> {
+  const incoming = nodeIncoming(c);
+  if (incoming === undefined) return new Uint8Array(await c.req.arrayBuffer());
+  try {
+    return await readIncomingBody(incoming, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw payloadTooLarge(limit);
+    throw badRequest('$', 'expected a complete request body');
+  }
+}
+
+type FormFields = Record<string, string | File | (string | File)[]>;
+
+/** Form fields of a body already read (multipart or urlencoded), repeated names collected in arrays. */
+async function parseFormBytes(bytes: Uint8Array, contentType: string): Promise<FormFields> {
+  const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
+  const out: FormFields = Object.create(null);
+  for (const [name, value] of form.entries()) {
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
+  }
+  return out;
 }
 
 /**
@@ -60,7 +94,7 @@ function mediaType(c: Context): string {
  * 415 for another content type, 400 for malformed or over-deep JSON or a file in a form.
  * The body size is already bounded by the body-limit middleware.
  */
-export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<unknown> {
+export async function readBody(c: Context, kinds: readonly BodyKind[], limit: number): Promise<unknown> {
   const type = mediaType(c);
   const isJson = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
   const isForm = type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded';
@@ -68,8 +102,9 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
     let text: string;
     try {
       // JSON is UTF-8 (RFC 8259): invalid bytes are refused, not silently replaced with U+FFFD.
-      text = utf8.decode(await c.req.arrayBuffer());
-    } catch {
+      text = utf8.decode(await bodyBytes(c, limit));
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
       throw badRequest('$', 'expected a JSON body in UTF-8; received bytes that are not valid UTF-8');
     }
     if (text.trim() === '') throw badRequest('$', 'expected a JSON body; received an empty body');
@@ -83,10 +118,11 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
     return value;
   }
   if (isForm && kinds.includes('form')) {
-    let form: Record<string, string | File | (string | File)[]>;
+    let form: FormFields;
     try {
-      form = await c.req.parseBody({ all: true });
-    } catch {
+      form = await parseFormBytes(await bodyBytes(c, limit), requestHeader(c, 'content-type') ?? '');
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
       throw badRequest('$', 'expected a valid form body; received one that could not be parsed');
     }
     const entries = Object.entries(form);
@@ -112,6 +148,12 @@ export async function readBody(c: Context, kinds: readonly BodyKind[]): Promise<
 
 /** True when the request carries a body (any length, chunked included). */
 export function hasBody(c: Context): boolean {
-  if (c.req.header('content-length') === '0') return false;
-  return c.req.raw.body !== null;
+  const incoming = nodeIncoming(c);
+  if (incoming === undefined) {
+    if (c.req.header('content-length') === '0') return false;
+    return c.req.raw.body !== null;
+  }
+  const length = incoming.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return incoming.headers['transfer-encoding'] !== undefined;
 }

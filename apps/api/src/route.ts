@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { ApiKeyCache } from './api-key-cache.ts';
 import { ApiError } from './api-error.ts';
 import type { z } from 'zod';
 import type { AppDeps, ApiEnvBindings, Principal } from './app-types.ts';
@@ -92,6 +93,8 @@ export type ResolvedDeps = AppDeps &
   Required<Pick<AppDeps, 'bodyLimitBytes' | 'rateLimiter' | 'metrics' | 'now' | 'readiness'>> & {
     /** Wrong secrets per API key: 10 at once, then 1 per second. */
     authFailureLimiter: RateLimiter;
+    /** API key rows recently read at authentication. */
+    apiKeys: ApiKeyCache;
   };
 
 /**
@@ -130,9 +133,12 @@ export function createPathCanonicalizer(patterns: readonly string[]): (path: str
  * guess, and a proxy or a log reading the other one would disagree with the API.
  */
 export function readQuery(url: string, names: readonly string[]): Record<string, string> {
+  const q = url.indexOf('?');
+  if (q === -1 || names.length === 0) return {};
+  const hash = url.indexOf('#', q);
   const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
   const out = new Map<string, string>();
-  for (const [key, value] of new URL(url).searchParams) {
+  for (const [key, value] of new URLSearchParams(hash === -1 ? url.slice(q + 1) : url.slice(q + 1, hash))) {
     const name = byLower.get(key.toLowerCase());
     if (name === undefined) continue;
     if (hasNul(value)) throw nulRefused(name);

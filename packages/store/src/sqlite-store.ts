@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { StoreError, StoreInputError, StoreIntegrityError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
@@ -30,6 +32,13 @@ import {
   toRejectionCode,
 } from './rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
+import {
+  applyBatch,
+  type PreparedPublish,
+  unblockHead as unblockHeadSql,
+  type WriterRequest,
+  type WriterResponse,
+} from './sqlite-publish.ts';
 import {
   checkPlans,
   DELIVERY_STATES,
@@ -66,6 +75,11 @@ export interface SqliteStoreOptions {
   clock?: () => number;
   /** How long a write waits for another process's lock before failing. */
   busyTimeoutMs?: number;
+  /**
+   * Write publishes on a writer thread with its own connection (default true for a file; always false for
+   * ':memory:'). Off, they are written on the calling thread.
+   */
+  writerThread?: boolean;
 }
 
 const MAX_PRUNE_BATCHES = 100_000;
@@ -73,6 +87,10 @@ type PublishPlan = (activeChannels: Channel[]) => DeliveryPlan[];
 const MAX_CACHED_APPLICATIONS = 10_000;
 /** Most publishes committed together. */
 const MAX_PUBLISH_BATCH = 256;
+/** Times a publish is prepared again when the application's channels changed underneath it. */
+const MAX_PUBLISH_RETRIES = 5;
+/** Writer threads started per store before publishes fall back to the store's own connection. */
+const MAX_WRITER_STARTS = 3;
 
 /** Opens (creating if needed) an SQLite store and applies its migrations. */
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
@@ -89,6 +107,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 function openSqliteStore(options: SqliteStoreOptions): Store {
   const clock = options.clock ?? Date.now;
   const codec = createSecretsCodec(options.keyring);
+  const useWriterThread = options.path !== ':memory:' && options.writerThread !== false;
   if (options.path !== ':memory:') mkdirSync(dirname(resolve(options.path)), { recursive: true });
   const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   db.exec('PRAGMA journal_mode = WAL');
@@ -98,7 +117,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   // indexes in memory under a large backlog, and checkpointing every 10,000 WAL pages instead of 1,000
   // syncs the database file ten times less often.
   db.exec('PRAGMA cache_size = -32768');
-  db.exec('PRAGMA wal_autocheckpoint = 10000');
+  db.exec('PRAGMA wal_autocheckpoint = ' + (process.env.X_CKPT ?? '10000'));
   db.exec('PRAGMA temp_store = MEMORY');
 
   const statements = new Map<string, StatementSync>();
@@ -202,18 +221,11 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   };
   const channelRow = (applicationId: string, id: string) =>
     get('SELECT * FROM channels WHERE id = ? AND application_id = ?', id, applicationId);
-  const deliveriesOf = (messageId: string) =>
-    all('SELECT * FROM deliveries WHERE message_id = ? ORDER BY seq', messageId).map(toDelivery);
   const maxInFlightOf = (o: ChannelOptions) => o.maxInFlight ?? null;
   // Ordering: only the earliest pending/delivering delivery of a (channel, ordering key) is unblocked, so
   // the ones waiting behind it stay out of the due indexes instead of being scanned by every claim.
   const unblockHead = (channelId: string, orderingKey: string) =>
-    run(
-      `UPDATE deliveries SET blocked = 0 WHERE blocked = 1 AND seq = (
-         SELECT min(seq) FROM deliveries WHERE channel_id = ? AND ordering_key = ? AND state IN ('pending', 'delivering'))`,
-      channelId,
-      orderingKey,
-    );
+    unblockHeadSql({ get, all, run }, channelId, orderingKey);
   const refreshOrdering = (seqs: number[]) => {
     if (seqs.length === 0) return;
     const pairs = all(
@@ -359,165 +371,189 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     return true;
   };
 
-  /** One publish, inside the caller's transaction. */
-  const publishOne = (message: NewMessage, plan: PublishPlan, now: number): PublishResult => {
-    const idempotencyKey = message.idempotencyKey ?? null;
-    if (idempotencyKey !== null) {
-      const existing = get(
-        'SELECT * FROM messages WHERE application_id = ? AND idempotency_key = ?',
-        message.applicationId,
-        idempotencyKey,
-      );
-      if (existing !== undefined) {
-        const first = toMessage(existing);
-        return duplicateOrConflict(first, message.bodyHash, () => deliveriesOf(first.id));
-      }
-    }
-    const channels = activeChannelsOf(message.applicationId);
-    if (channels.length === 0) return { ok: false, reason: 'no_active_channel' };
-    const plans = checkPlans(plan([...channels]), channels);
-    if (plans.length === 0) return { ok: false, reason: 'no_active_channel' };
-    // Rows are built here from what was written: no RETURNING * and row mapping on the hot path.
-    const stored: MessageRecord = {
-      id: message.id ?? timeOrderedId(),
-      applicationId: message.applicationId,
-      type: message.type,
-      body: message.body,
-      correlationId: message.correlationId ?? null,
-      traceparent: message.traceparent ?? null,
-      idempotencyKey,
-      bodyHash: message.bodyHash,
-      createdAt: now,
-    };
-    run(
-      `INSERT INTO messages (id, application_id, type, body, correlation_id, traceparent, idempotency_key, body_hash, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      stored.id,
-      stored.applicationId,
-      stored.type,
-      stored.body,
-      stored.correlationId,
-      stored.traceparent,
-      idempotencyKey,
-      stored.bodyHash,
-      now,
-    );
-    const supersededKeys: Array<[string, string]> = [];
-    const deliveries = plans.map((p): Delivery => {
-      if (p.coalesceKey !== null) {
-        for (const r of all(
-          `UPDATE deliveries SET state = 'superseded', blocked = 0, updated_at = ?
-             WHERE channel_id = ? AND coalesce_key = ? AND state = 'pending' RETURNING ordering_key`,
-          now,
-          p.channelId,
-          p.coalesceKey,
-        )) {
-          if (typeof r['ordering_key'] === 'string') supersededKeys.push([p.channelId, r['ordering_key']]);
-        }
-      }
-      const blocked =
-        p.orderingKey !== null &&
-        get(
-          `SELECT 1 AS x FROM deliveries WHERE channel_id = ? AND ordering_key = ? AND state IN ('pending', 'delivering') LIMIT 1`,
-          p.channelId,
-          p.orderingKey,
-        ) !== undefined;
-      const id = timeOrderedId();
-      run(
-        `INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
-             blocked, coalesce_key, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-        id,
-        stored.id,
-        message.applicationId,
-        p.channelId,
-        now,
-        p.orderingKey,
-        blocked ? 1 : 0,
-        p.coalesceKey,
-        now,
-        now,
-      );
-      return newDelivery(id, stored.id, message.applicationId, p, now);
-    });
-    for (const [channelId, orderingKey] of supersededKeys) unblockHead(channelId, orderingKey);
-    return { ok: true, message: stored, deliveries, duplicate: false };
-  };
-
-  // Group commit: publishes queued in one turn of the event loop run in one BEGIN IMMEDIATE … COMMIT, each in its
-  // own SAVEPOINT, so a failing publish rolls back only itself and every caller gets its own result.
+  // Publishing. Each publish is prepared here (active channels read through the cache, the engine's plan made,
+  // ids drawn) and written by applyPublish (sqlite-publish.ts), which first checks, inside the write transaction,
+  // that the application's active channels are still those the plan was made against ("stale" otherwise: the
+  // publish is prepared again). Group commit: the publishes queued in one turn of the event loop are written in
+  // one BEGIN IMMEDIATE … COMMIT; when one fails the batch is replayed one transaction per publish, so a failing
+  // publish fails only itself. File databases write on a writer thread (sqlite-writer-thread.ts) with its own
+  // connection, so the B-tree and WAL work runs beside the event loop; ':memory:' writes here.
   interface QueuedPublish {
     message: NewMessage;
     plan: PublishPlan;
     now: number;
     resolve: (result: PublishResult) => void;
     reject: (error: unknown) => void;
+    /** Times prepared again because the channels changed underneath (bounded). */
+    retries: number;
   }
+  type Prepared = [QueuedPublish, PreparedPublish];
   let publishQueue: QueuedPublish[] = [];
   let publishFlushScheduled = false;
-  const settlePublishes = (batch: QueuedPublish[], outcomes: Array<{ result: PublishResult } | { error: unknown }>) => {
+  const mainSql = { get, all, run };
+
+  const schedulePublishFlush = () => {
+    if (publishQueue.length >= MAX_PUBLISH_BATCH) flushPublishes();
+    else if (!publishFlushScheduled) {
+      publishFlushScheduled = true;
+      // Publishes arriving in this turn of the event loop (concurrent HTTP requests) share one commit.
+      setImmediate(flushPublishes);
+    }
+  };
+
+  /** The publish ready to write, or its result when there is nothing to write. */
+  const preparePublish = (p: QueuedPublish): PreparedPublish | PublishResult => {
+    const { message } = p;
+    const channels = activeChannelsOf(message.applicationId);
+    const plans = channels.length === 0 ? [] : checkPlans(p.plan([...channels]), channels);
+    const idempotencyKey = message.idempotencyKey ?? null;
+    // With a key, an earlier message under it is answered even when no channel is active now.
+    if (plans.length === 0 && idempotencyKey === null) return { ok: false, reason: 'no_active_channel' };
+    return {
+      message: {
+        id: message.id ?? timeOrderedId(),
+        applicationId: message.applicationId,
+        type: message.type,
+        body: message.body,
+        correlationId: message.correlationId ?? null,
+        traceparent: message.traceparent ?? null,
+        idempotencyKey,
+        bodyHash: message.bodyHash,
+      },
+      now: p.now,
+      activeChannelIds: channels.map((c) => c.id),
+      plans,
+      deliveryIds: plans.map(() => timeOrderedId()),
+    };
+  };
+
+  const settlePublishes = (batch: Prepared[], outcomes: WriterResponse['outcomes']) => {
     let stored = false;
-    for (const [i, p] of batch.entries()) {
-      const o = outcomes[i]!;
-      if ('error' in o) p.reject(o.error);
-      else {
-        if (o.result.ok && !o.result.duplicate) stored = true;
-        p.resolve(o.result);
+    let requeued = false;
+    for (const [i, [p, prepared]] of batch.entries()) {
+      const o = outcomes[i];
+      if (o === undefined) {
+        p.reject(new StoreError('PUBLISH_FAILED', 'the publish got no outcome from the writer'));
+        continue;
+      }
+      switch (o.kind) {
+        case 'stored': {
+          const m = prepared.message;
+          const record: MessageRecord = { ...m, createdAt: prepared.now };
+          const deliveries = prepared.plans.map((plan, j) =>
+            newDelivery(prepared.deliveryIds[j]!, m.id, m.applicationId, plan, prepared.now),
+          );
+          stored = true;
+          p.resolve({ ok: true, message: record, deliveries, duplicate: false });
+          break;
+        }
+        case 'existing': {
+          const first = toMessage(o.message);
+          p.resolve(duplicateOrConflict(first, p.message.bodyHash, () => o.deliveries.map(toDelivery)));
+          break;
+        }
+        case 'no_active_channel':
+          p.resolve({ ok: false, reason: 'no_active_channel' });
+          break;
+        case 'stale':
+          invalidateChannels();
+          if (p.retries++ < MAX_PUBLISH_RETRIES) {
+            publishQueue.push(p);
+            requeued = true;
+          } else {
+            p.reject(new StoreError('PUBLISH_CONFLICT', 'the active channels kept changing during the publish'));
+          }
+          break;
+        case 'error': {
+          const error = new StoreError(o.code ?? 'PUBLISH_FAILED', o.message);
+          error.name = o.name;
+          p.reject(error);
+          break;
+        }
       }
     }
     if (stored) notify();
+    if (requeued) schedulePublishFlush();
   };
-  const publishAlone = (p: QueuedPublish): { result: PublishResult } | { error: unknown } => {
-    try {
-      return { result: tx(() => publishOne(p.message, p.plan, p.now)) };
-    } catch (error) {
-      return { error };
-    }
+
+  // The writer thread: started on the first publish, restarted after a failure, never for ':memory:'.
+  let writer: Worker | null = null;
+  let writerStarts = 0;
+  let nextWriterBatch = 1;
+  const writerBatches = new Map<number, Prepared[]>();
+  let writerIdle: (() => void) | null = null;
+  const failWriterBatches = (error: StoreError) => {
+    for (const batch of writerBatches.values()) for (const [p] of batch) p.reject(error);
+    writerBatches.clear();
+    writerIdle?.();
   };
+  const writerThread = (): Worker | null => {
+    if (writer !== null) return writer;
+    if (!useWriterThread || writerStarts >= MAX_WRITER_STARTS) return null;
+    writerStarts++;
+    const self = new Worker(
+      new URL(`./sqlite-writer-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+      {
+        workerData: { path: resolve(options.path), busyTimeoutMs: options.busyTimeoutMs ?? 5000 },
+      },
+    );
+    self.on('message', (response: WriterResponse) => {
+      const batch = writerBatches.get(response.batch);
+      writerBatches.delete(response.batch);
+      if (writerBatches.size === 0) {
+        self.unref();
+        writerIdle?.();
+      }
+      if (batch !== undefined) settlePublishes(batch, response.outcomes);
+    });
+    const lost = (reason: string) => {
+      if (writer === self) writer = null;
+      // Whether the batches it held were committed is unknown: their callers get an error (and may retry).
+      failWriterBatches(new StoreError('PUBLISH_FAILED', `the SQLite writer thread stopped (${reason})`));
+    };
+    self.on('error', (error) => lost(error.message));
+    self.on('exit', (code) => lost(`exit code ${code}`));
+    self.unref();
+    writer = self;
+    return self;
+  };
+
   const flushPublishes = () => {
     publishFlushScheduled = false;
     while (publishQueue.length > 0) {
-      const batch = publishQueue.length <= MAX_PUBLISH_BATCH ? publishQueue : publishQueue.slice(0, MAX_PUBLISH_BATCH);
+      const queued = publishQueue.length <= MAX_PUBLISH_BATCH ? publishQueue : publishQueue.slice(0, MAX_PUBLISH_BATCH);
       publishQueue = publishQueue.length <= MAX_PUBLISH_BATCH ? [] : publishQueue.slice(MAX_PUBLISH_BATCH);
       if (closed) {
-        for (const p of batch) p.reject(new StoreError('STORE_CLOSED', 'the store is closed'));
+        for (const p of queued) p.reject(new StoreError('STORE_CLOSED', 'the store is closed'));
         continue;
       }
-      if (batch.length === 1) {
-        settlePublishes(batch, [publishAlone(batch[0]!)]);
-        continue;
+      const batch: Prepared[] = [];
+      for (const p of queued) {
+        try {
+          const prepared = preparePublish(p);
+          if ('ok' in prepared) p.resolve(prepared);
+          else batch.push([p, prepared]);
+        } catch (error) {
+          p.reject(error);
+        }
       }
-      try {
-        db.exec('BEGIN IMMEDIATE');
-      } catch (error) {
-        // The write lock stayed taken past the busy timeout: every publish of the batch fails alike, at once.
+      if (batch.length === 0) continue;
+      const thread = writerThread();
+      if (thread === null) {
         settlePublishes(
           batch,
-          batch.map(() => ({ error })),
+          applyBatch(
+            db,
+            mainSql,
+            batch.map(([, prepared]) => prepared),
+          ),
         );
         continue;
       }
-      let outcomes: Array<{ result: PublishResult } | { error: unknown }>;
-      try {
-        outcomes = inTx(() =>
-          batch.map((p) => {
-            db.exec('SAVEPOINT publish');
-            try {
-              const result = publishOne(p.message, p.plan, p.now);
-              db.exec('RELEASE publish');
-              return { result };
-            } catch (error) {
-              db.exec('ROLLBACK TO publish');
-              db.exec('RELEASE publish');
-              return { error };
-            }
-          }),
-        );
-      } catch {
-        // The batch itself failed (disk full, I/O error...): each publish gets its own try and its own error.
-        outcomes = batch.map(publishAlone);
-      }
-      settlePublishes(batch, outcomes);
+      const id = nextWriterBatch++;
+      writerBatches.set(id, batch);
+      thread.ref();
+      thread.postMessage({ batch: id, items: batch.map(([, prepared]) => prepared) } satisfies WriterRequest);
     }
   };
 
@@ -557,6 +593,17 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       if (closed) return;
       flushPublishes();
       closed = true;
+      // Publishes handed to the writer thread finish (or fail) before the connections close.
+      if (writerBatches.size > 0) await new Promise<void>((done) => (writerIdle = done));
+      const thread = writer;
+      writer = null;
+      if (thread !== null) {
+        const exited = new Promise<void>((done) => thread.once('exit', () => done()));
+        thread.ref();
+        thread.postMessage({ close: true });
+        await Promise.race([exited, new Promise<void>((done) => setTimeout(done, 5000).unref())]);
+        if (thread.threadId !== -1) await thread.terminate();
+      }
       listeners.clear();
       statements.clear();
       db.close();
@@ -739,13 +786,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     publish(message, plan, now): Promise<PublishResult> {
       if (closed) return Promise.reject(new StoreError('STORE_CLOSED', 'the store is closed'));
       return new Promise<PublishResult>((resolve, reject) => {
-        publishQueue.push({ message, plan, now, resolve, reject });
-        if (publishQueue.length >= MAX_PUBLISH_BATCH) flushPublishes();
-        else if (!publishFlushScheduled) {
-          publishFlushScheduled = true;
-          // Publishes arriving in this turn of the event loop (concurrent HTTP requests) share one commit.
-          setImmediate(flushPublishes);
-        }
+        publishQueue.push({ message, plan, now, resolve, reject, retries: 0 });
+        schedulePublishFlush();
       });
     },
 

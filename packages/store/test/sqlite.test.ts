@@ -120,6 +120,50 @@ describe('sqlite adapter', () => {
     }
   });
 
+  for (const writerThread of [true, false]) {
+    it(`publishes a burst with writerThread ${writerThread}: every publish answered, stored once, and kept after close`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+      const path = join(dir, 'herald.db');
+      try {
+        const store = await createSqliteStore({ path, keyring: keyringA, writerThread });
+        const { application, channel } = await seedApplication(store);
+        // Every third publish repeats one of ten idempotency keys, with the same body each time.
+        const sent = Array.from({ length: 300 }, (_, n) =>
+          n % 3 === 0
+            ? store.publish(newMessage(application.id, { k: n % 30 }, { idempotencyKey: `k-${n % 30}` }), planAll, 1)
+            : store.publish(newMessage(application.id, { n }), planAll, 1),
+        );
+        // Closed at once: what was handed over (to the writer thread too) is finished first.
+        await store.close();
+        const results = await Promise.all(sent);
+        assert.equal(
+          results.every((r) => r.ok),
+          true,
+        );
+        const fresh = results.filter((r) => r.ok && !r.duplicate);
+        // 200 without a key and the first of each of the ten keys; the other 90 are duplicates.
+        assert.equal(fresh.length, 200 + 10);
+        for (const r of fresh) {
+          if (!r.ok) continue;
+          assert.equal(r.deliveries.length, 1);
+          assert.equal(r.deliveries[0]!.channelId, channel.id);
+        }
+        const reopened = await createSqliteStore({ path, keyring: keyringA });
+        let count = 0;
+        let cursor: string | null = null;
+        do {
+          const page = await reopened.listMessages(application.id, {}, { limit: 100, cursor });
+          count += page.items.length;
+          cursor = page.nextCursor;
+        } while (cursor !== null);
+        assert.equal(count, 210);
+        await reopened.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('settles publishes still queued when the store closes, and refuses new ones after', async () => {
     const store = await createStore({ url: 'sqlite::memory:', keyring: keyringA });
     const { application } = await seedApplication(store);

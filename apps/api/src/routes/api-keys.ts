@@ -118,6 +118,7 @@ export const apiKeyRoutes: Route[] = [
       const fresh = await issueKey(deps, old.applicationId!, old.label, old.credits);
       await deps.store.revokeApiKey(old.id, deps.now());
       deps.credentials.forget();
+      deps.apiKeys.clear();
       return c.json(fresh, 201);
     },
   }),
@@ -134,6 +135,7 @@ export const apiKeyRoutes: Route[] = [
       const key = await keyOf(deps, params);
       await deps.store.revokeApiKey(key.id, deps.now());
       deps.credentials.forget();
+      deps.apiKeys.clear();
       return c.json(true);
     },
   }),
@@ -150,6 +152,7 @@ export const apiKeyRoutes: Route[] = [
     async handler({ c, deps, params, body }) {
       const key = await keyOf(deps, params);
       await deps.store.setCredits(key.id, body.credits);
+      deps.apiKeys.clear();
       return c.json(toApiKeyView({ ...key, credits: body.credits }));
     },
   }),

@@ -9,6 +9,7 @@ import type { MessageRecord } from '@herald/store';
 import { z } from 'zod';
 import { ApiError, notFound } from '../api-error.ts';
 import { scopeApplication } from '../authenticate.ts';
+import { requestHeader } from '../node-request.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { noActiveChannel } from './channel-configuration.ts';
 import { DeliveryView, toDeliveryView } from './delivery-log.ts';
@@ -116,11 +117,11 @@ export const messageRoutes: Route[] = [
           );
         }
       }
-      const idempotencyKey = c.req.header('idempotency-key');
+      const idempotencyKey = requestHeader(c, 'idempotency-key');
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
         throw fieldError('Idempotency-Key', 'expected 1 to 200 visible ASCII characters');
       }
-      const traceparent = c.req.header('traceparent');
+      const traceparent = requestHeader(c, 'traceparent');
       if (principal.apiKey.credits !== null) {
         // Keys with limited credits are not charged for a request refused for want of an active channel.
         const active = await deps.store.listChannels(appId, { activeOnly: true });

@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../api-error.ts';
+import { requestHeader } from '../node-request.ts';
 import { defineRoute, type Route } from '../route.ts';
 import { problem } from './schemas.ts';
 
@@ -65,7 +66,7 @@ export const operationsRoutes: Route[] = [
     },
     async handler({ c, deps }) {
       if (deps.metricsToken !== undefined) {
-        const sent = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+        const sent = /^Bearer\s+(\S+)$/i.exec(requestHeader(c, 'authorization') ?? '')?.[1] ?? '';
         if (!sameSecret(sent, deps.metricsToken))
           throw new ApiError('unauthorized', 'A valid metrics token is needed.');
       }

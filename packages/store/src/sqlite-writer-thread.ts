@@ -1,0 +1,31 @@
+// The SQLite store's writer thread: commits batches of prepared publishes on its own connection, so the
+// B-tree and WAL work of publishing runs beside the event loop of the API instead of on it.
+import { DatabaseSync } from 'node:sqlite';
+import { parentPort, workerData } from 'node:worker_threads';
+import { applyBatch, sqliteStatements, type WriterRequest, type WriterResponse } from './sqlite-publish.ts';
+
+export interface WriterThreadData {
+  path: string;
+  busyTimeoutMs: number;
+}
+
+const { path, busyTimeoutMs } = workerData as WriterThreadData;
+const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+// The same settings as the store's own connection (sqlite-store.ts); journal_mode is a property of the file.
+db.exec('PRAGMA synchronous = NORMAL');
+db.exec('PRAGMA foreign_keys = ON');
+db.exec('PRAGMA cache_size = -32768');
+db.exec('PRAGMA wal_autocheckpoint = 10000');
+db.exec('PRAGMA temp_store = MEMORY');
+const sql = sqliteStatements(db);
+
+parentPort!.on('message', (request: WriterRequest | { close: true }) => {
+  if ('close' in request) {
+    sql.clear();
+    db.close();
+    parentPort!.close();
+    return;
+  }
+  const response: WriterResponse = { batch: request.batch, outcomes: applyBatch(db, sql, request.items) };
+  parentPort!.postMessage(response);
+});
