@@ -1,3 +1,3 @@
 import { defineConfig } from 'tsdown';
 
-export default defineConfig({ entry: ['src/index.ts'], dts: true, format: 'esm', platform: 'node', target: 'node22' });
+export default defineConfig({ entry: ['src/index.ts', 'src/sqlite-writer-thread.ts'], dts: true, format: 'esm', platform: 'node', target: 'node22' });
