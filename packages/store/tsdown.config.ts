@@ -1,3 +1,9 @@
 import { defineConfig } from 'tsdown';
 
-export default defineConfig({ entry: ['src/index.ts', 'src/sqlite-writer-thread.ts'], dts: true, format: 'esm', platform: 'node', target: 'node22' });
+export default defineConfig({
+  entry: ['src/index.ts', 'src/sqlite-writer-thread.ts'],
+  dts: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+});

@@ -56,7 +56,6 @@ import type {
   Channel,
   ChannelOptions,
   ClaimedDelivery,
-  Delivery,
   DeliveryPlan,
   DeliveryState,
   MessageRecord,
@@ -89,6 +88,8 @@ const MAX_CACHED_APPLICATIONS = 10_000;
 const MAX_PUBLISH_BATCH = 256;
 /** Times a publish is prepared again when the application's channels changed underneath it. */
 const MAX_PUBLISH_RETRIES = 5;
+/** WAL pages after which a commit checkpoints (SQLite's default is 1,000; see docs/storage.md). */
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 /** Writer threads started per store before publishes fall back to the store's own connection. */
 const MAX_WRITER_STARTS = 3;
 
@@ -117,7 +118,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   // indexes in memory under a large backlog, and checkpointing every 10,000 WAL pages instead of 1,000
   // syncs the database file ten times less often.
   db.exec('PRAGMA cache_size = -32768');
-  db.exec('PRAGMA wal_autocheckpoint = ' + (process.env.X_CKPT ?? '10000'));
+  db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   db.exec('PRAGMA temp_store = MEMORY');
 
   const statements = new Map<string, StatementSync>();
@@ -507,7 +508,11 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       if (batch !== undefined) settlePublishes(batch, response.outcomes);
     });
     const lost = (reason: string) => {
-      if (writer === self) writer = null;
+      if (writer === self) {
+        writer = null;
+        // Checkpointing is this connection's job again until another writer thread starts.
+        if (!closed) db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+      }
       // Whether the batches it held were committed is unknown: their callers get an error (and may retry).
       failWriterBatches(new StoreError('PUBLISH_FAILED', `the SQLite writer thread stopped (${reason})`));
     };
@@ -515,6 +520,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     self.on('exit', (code) => lost(`exit code ${code}`));
     self.unref();
     writer = self;
+    // The writer thread checkpoints the WAL (sqlite-writer-thread.ts): a checkpoint here would stall the event loop.
+    db.exec('PRAGMA wal_autocheckpoint = 0');
     return self;
   };
 

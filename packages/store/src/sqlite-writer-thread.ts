@@ -9,6 +9,7 @@ export interface WriterThreadData {
   busyTimeoutMs: number;
 }
 
+const CHECKPOINT_INTERVAL_MS = 1000;
 const { path, busyTimeoutMs } = workerData as WriterThreadData;
 const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
 // The same settings as the store's own connection (sqlite-store.ts); journal_mode is a property of the file.
@@ -18,9 +19,21 @@ db.exec('PRAGMA cache_size = -32768');
 db.exec('PRAGMA wal_autocheckpoint = 10000');
 db.exec('PRAGMA temp_store = MEMORY');
 const sql = sqliteStatements(db);
+// This thread checkpoints the WAL for the whole store: the store's own connection stops auto-checkpointing while
+// the thread runs (a checkpoint copies up to 10,000 pages and would stall the event loop). Commits here trigger
+// the usual automatic checkpoint; a passive one every second covers the times when only the other connection
+// writes (an embedded worker recording attempts). Passive checkpoints never wait for, or block, other connections.
+const checkpoints = setInterval(() => {
+  try {
+    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  } catch {
+    // Busy or I/O trouble: the next one tries again; commits keep working with a longer WAL meanwhile.
+  }
+}, CHECKPOINT_INTERVAL_MS);
 
 parentPort!.on('message', (request: WriterRequest | { close: true }) => {
   if ('close' in request) {
+    clearInterval(checkpoints);
     sql.clear();
     db.close();
     parentPort!.close();

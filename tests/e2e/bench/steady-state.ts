@@ -19,6 +19,7 @@ interface Phase {
 }
 
 const MAX_IN_FLIGHT = 512;
+const WARMUP_SECONDS = 5;
 const DRAIN_GRACE_MS = 10_000;
 
 /** Publishes at `rate` per second for `seconds` (paced in 10 ms slots, bounded in-flight), then waits for the deliveries. */
@@ -116,6 +117,12 @@ export async function measureSteadyState(
       exponentialBackoffFactor: 2,
       maxInFlight: 100,
     });
+    // A warm-up at the same rate, not counted: the first seconds of a fresh process measure the JIT compiler,
+    // connection set-up and a cold SQLite page cache, not the pipeline's steady state.
+    const warmup = await runPhase(client, receiver, demo.applicationId, options.rate, WARMUP_SECONDS);
+    options.log(
+      `  warm-up (${WARMUP_SECONDS} s, not counted): ${warmup.publishedPerSecond} msg/s, ${warmup.delivered}/${warmup.published} delivered, p50 ${warmup.p50Ms} ms, p99 ${warmup.p99Ms} ms`,
+    );
     const steady = await runPhase(client, receiver, demo.applicationId, options.rate, options.seconds);
     options.log(
       `  ${steady.publishedPerSecond} msg/s published (${steady.failed} refused${steady.firstError ? `: ${steady.firstError}` : ''}), ${steady.delivered}/${steady.published} delivered, p50 ${steady.p50Ms} ms, p99 ${steady.p99Ms} ms`,
@@ -139,6 +146,7 @@ export async function measureSteadyState(
       steadyPublished: steady.published,
       steadyP50Ms: steady.p50Ms,
       steadyP99Ms: steady.p99Ms,
+      warmupP99Ms: warmup.p99Ms,
       highestSustainedRate: highest,
     };
   } finally {
