@@ -113,6 +113,15 @@ const CHANNEL_COLUMNS = [
 const prefixed = (alias: string, cols: string[], prefix: string) =>
   cols.map((c) => `${alias}.${c} AS ${prefix}${c}`).join(', ');
 
+// Claims and attempt records commit asynchronously (synchronous_commit = off for their own transaction only, set
+// inside the statement so that no extra round trip is needed): the commit returns before its WAL is flushed, and a
+// server crash can lose the last few hundred milliseconds of them. That is safe under at-least-once delivery: a lost
+// claim leaves the delivery pending (claimed again), a lost attempt record leaves it leased until the lease expires,
+// then it is sent again (receivers drop the duplicate by its webhook-id / message-id). WAL is flushed in order, so any
+// later synchronous commit (a publish, a channel change) makes every earlier claim and record durable too.
+// Referenced from the UPDATE's FROM list: whenever the statement changes a row, the setting was applied.
+const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true) AS async_commit) ac`;
+
 // One round trip. Per active channel with room under its cap, one index probe finds its first claimable
 // delivery; the channels with the oldest work (at most one per batch slot) lock up to their room with SKIP
 // LOCKED, so concurrent claimers take disjoint rows; the oldest of those are leased and returned with their
@@ -149,7 +158,7 @@ WITH inflight AS (
 ), leased AS (
   UPDATE deliveries d SET state = 'delivering', lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5,
     leased_at = $1, updated_at = $1
-  FROM picked p WHERE d.seq = p.seq
+  FROM picked p, ${ASYNC_COMMIT} WHERE d.seq = p.seq AND ac.async_commit = 'off'
   RETURNING d.*
 )
 SELECT l.*, ${prefixed('m', MESSAGE_COLUMNS, 'm_')}, ${prefixed('c', CHANNEL_COLUMNS, 'c_')}
@@ -167,7 +176,8 @@ WITH upd AS (
   UPDATE deliveries SET state = $3::text, attempts = attempts + 1, next_attempt_at = $4, lease_owner = NULL,
     lease_expires_at = NULL, leased_at = NULL, last_outcome = $5, last_status_code = $6, last_error = $7,
     updated_at = $8, delivered_at = CASE WHEN $3::text = 'delivered' THEN $8 ELSE delivered_at END
-  WHERE id = $1 AND lease_owner = $2 AND state = 'delivering'
+  FROM ${ASYNC_COMMIT}
+  WHERE id = $1 AND lease_owner = $2 AND state = 'delivering' AND ac.async_commit = 'off'
   RETURNING seq, id, message_id, channel_id, application_id, attempts, ordering_key
 ), ins AS (
   INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
@@ -203,8 +213,8 @@ WITH input AS (
     lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, last_outcome = x.outcome,
     last_status_code = x.status_code, last_error = x.error, updated_at = $2,
     delivered_at = CASE WHEN x.state = 'delivered' THEN $2 ELSE d.delivered_at END
-  FROM input x
-  WHERE d.id = x.delivery_id AND d.lease_owner = x.owner AND d.state = 'delivering'
+  FROM input x, ${ASYNC_COMMIT}
+  WHERE d.id = x.delivery_id AND d.lease_owner = x.owner AND d.state = 'delivering' AND ac.async_commit = 'off'
   RETURNING d.seq, d.id, d.message_id, d.channel_id, d.application_id, d.attempts, d.ordering_key, x.ord,
     x.state AS new_state, x.attempt_id, x.started_at, x.duration_ms, x.ok, x.outcome, x.status_code,
     x.broker_reply, x.error, x.response_excerpt
@@ -302,7 +312,8 @@ function withSessionSettings(url: string): string {
     throw new StoreConfigError('STORE_URL_INVALID', 'PostgreSQL URL is not a valid URL', { cause });
   }
   const existing = parsed.searchParams.get('options');
-  parsed.searchParams.set('options', existing === null ? '-c jit=off' : `${existing} -c jit=off`);
+  const X = process.env.HERALD_X_GENERIC ? ' -c plan_cache_mode=force_generic_plan' : '';
+  parsed.searchParams.set('options', existing === null ? `-c jit=off${X}` : `${existing} -c jit=off${X}`);
   return parsed.toString();
 }
 
@@ -900,7 +911,9 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       for (let round = 1; round <= MAX_CLAIM_ROUNDS && claimed.length < opts.limit; round++) {
         // Not a named statement: after five runs PostgreSQL may switch a named one to a generic plan, and the
         // generic plan of this query walks the whole backlog; a custom plan per call costs ~1 ms of planning.
-        const result = await rows(pool, CLAIM_SQL, [
+        const result = await (process.env.HERALD_X_GENERIC
+          ? (db: Queryable, t: string, v: unknown[]) => prepared(db, 'herald_claim', t, v)
+          : rows)(pool, CLAIM_SQL, [
           opts.now,
           opts.maxInFlightPerChannel,
           opts.limit - claimed.length,

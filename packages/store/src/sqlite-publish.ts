@@ -18,10 +18,10 @@ export interface PreparedPublish {
   };
   now: number;
   /**
-   * The application's active channel ids the plan was made against, in channel order, or null when the
-   * caller read them in this same transaction (nothing to check).
+   * The application's active channels the plan was made against ([id, updatedAt], in channel order), or null
+   * when the caller read them in this same transaction (nothing to check).
    */
-  activeChannelIds: string[] | null;
+  activeChannels: Array<[string, number]> | null;
   plans: DeliveryPlan[];
   /** One new id per plan. */
   deliveryIds: string[];
@@ -62,11 +62,14 @@ export function sqliteStatements(db: DatabaseSync): SqliteStatements & { clear()
   };
 }
 
-/** The active channel ids of an application, in the order publish plans see them. */
-export function activeChannelIdsOf(sql: SqliteStatements, applicationId: string): string[] {
+/** The active channels of an application ([id, updated_at]), in the order publish plans see them. */
+export function activeChannelsSignature(sql: SqliteStatements, applicationId: string): Array<[string, number]> {
   return sql
-    .all('SELECT id FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id', applicationId)
-    .map((r) => r['id'] as string);
+    .all(
+      'SELECT id, updated_at FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id',
+      applicationId,
+    )
+    .map((r) => [r['id'] as string, Number(r['updated_at'])]);
 }
 
 /**
@@ -86,7 +89,7 @@ export function unblockHead(sql: SqliteStatements, channelId: string, orderingKe
 export function applyPublish(
   sql: SqliteStatements,
   p: PreparedPublish,
-  activeIdsCache?: Map<string, string[]>,
+  activeCache?: Map<string, Array<[string, number]>>,
 ): AppliedPublish {
   const { message, now } = p;
   if (message.idempotencyKey !== null) {
@@ -103,13 +106,17 @@ export function applyPublish(
       return { kind: 'existing', message: existing, deliveries };
     }
   }
-  if (p.activeChannelIds !== null) {
-    let current = activeIdsCache?.get(message.applicationId);
+  if (p.activeChannels !== null) {
+    let current = activeCache?.get(message.applicationId);
     if (current === undefined) {
-      current = activeChannelIdsOf(sql, message.applicationId);
-      activeIdsCache?.set(message.applicationId, current);
+      current = activeChannelsSignature(sql, message.applicationId);
+      activeCache?.set(message.applicationId, current);
     }
-    if (current.length !== p.activeChannelIds.length || current.some((id, i) => id !== p.activeChannelIds![i])) {
+    const planned = p.activeChannels;
+    if (
+      current.length !== planned.length ||
+      current.some(([id, at], i) => id !== planned[i]![0] || at !== planned[i]![1])
+    ) {
       return { kind: 'stale' };
     }
   }
@@ -213,7 +220,7 @@ export function applyBatch(
       return items.map(() => failed);
     }
     try {
-      const cache = new Map<string, string[]>();
+      const cache = new Map<string, Array<[string, number]>>();
       const outcomes = items.map((p) => applyPublish(sql, p, cache));
       db.exec('COMMIT');
       return outcomes;

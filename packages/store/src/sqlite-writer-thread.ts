@@ -31,14 +31,15 @@ const checkpoints = setInterval(() => {
   }
 }, CHECKPOINT_INTERVAL_MS);
 
-parentPort!.on('message', (request: WriterRequest | { close: true }) => {
-  if ('close' in request) {
+parentPort!.on('message', (message: string | { close: true }) => {
+  if (typeof message !== 'string') {
     clearInterval(checkpoints);
     sql.clear();
     db.close();
     parentPort!.close();
     return;
   }
+  const request = JSON.parse(message) as WriterRequest;
   const response: WriterResponse = { batch: request.batch, outcomes: applyBatch(db, sql, request.items) };
   parentPort!.postMessage(response);
 });

@@ -37,13 +37,15 @@ describe('sqlite publish writer', () => {
       ...extra,
     },
     now: 1000 + n,
-    activeChannelIds: channels,
+    activeChannels: channels.map((id): [string, number] => [id, updatedAt[id] ?? 0]),
     plans: channels.map((channelId) => ({ channelId, orderingKey: null, coalesceKey: null })),
     deliveryIds: channels.map((c) => `d-${n}-${c}`),
   });
+  const updatedAt: Record<string, number> = { c1: 1, c2: 2, c3: 3 };
   const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
   beforeEach(() => {
+    updatedAt['c1'] = 1;
     dir = mkdtempSync(join(tmpdir(), 'herald-publish-'));
     db = new DatabaseSync(join(dir, 'herald.db'));
     db.exec('PRAGMA journal_mode = WAL');
@@ -84,7 +86,11 @@ describe('sqlite publish writer', () => {
     // A channel deactivated since the plan: it would get one it should not.
     db.prepare(`UPDATE channels SET is_active = 0 WHERE id IN ('c2', 'c3')`).run();
     assert.deepEqual(applyPublish(sql, prepared(2, ['c1', 'c2'])), { kind: 'stale' });
-    assert.deepEqual(applyPublish(sql, prepared(3, ['c1'])), { kind: 'stored' });
+    // A channel updated since the plan (its options may change the plan): updated_at moved.
+    db.prepare(`UPDATE channels SET updated_at = 50 WHERE id = 'c1'`).run();
+    assert.deepEqual(applyPublish(sql, prepared(3, ['c1'])), { kind: 'stale' });
+    updatedAt['c1'] = 50;
+    assert.deepEqual(applyPublish(sql, prepared(4, ['c1'])), { kind: 'stored' });
     db.exec('COMMIT');
     assert.equal(count('messages'), 1);
     assert.equal(count('deliveries'), 1);
@@ -93,7 +99,7 @@ describe('sqlite publish writer', () => {
   it('answers the earlier message and its deliveries for a repeated idempotency key, even with no plan', () => {
     db.exec('BEGIN IMMEDIATE');
     assert.equal(applyPublish(sql, prepared(1, ['c1', 'c2'], { idempotencyKey: 'k' })).kind, 'stored');
-    const again = applyPublish(sql, { ...prepared(2, [], { idempotencyKey: 'k' }), activeChannelIds: null });
+    const again = applyPublish(sql, { ...prepared(2, [], { idempotencyKey: 'k' }), activeChannels: null });
     db.exec('COMMIT');
     assert.equal(again.kind, 'existing');
     if (again.kind !== 'existing') return;
@@ -113,8 +119,8 @@ describe('sqlite publish writer', () => {
 
   it('commits a batch together, and when one publish fails replays the others one by one', () => {
     const batch = [prepared(1, ['c1', 'c2']), prepared(2, ['c1', 'c2']), prepared(3, ['c1', 'c2'])];
-    // The second names a channel that does not exist (no check: activeChannelIds null): its insert fails.
-    batch[1] = { ...prepared(2, ['nope']), activeChannelIds: null };
+    // The second names a channel that does not exist (no check: activeChannels null): its insert fails.
+    batch[1] = { ...prepared(2, ['nope']), activeChannels: null };
     const outcomes = applyBatch(db, sql, batch);
     assert.equal(outcomes[0]!.kind, 'stored');
     assert.equal(outcomes[1]!.kind, 'error');
