@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { ApiError, notFound } from './api-error.ts';
 import { createApiKeyCache } from './api-key-cache.ts';
+import { CachedTrieRouter } from './cached-router.ts';
 import type { ApiEnvBindings, AppDeps, Principal } from './app-types.ts';
 import { authenticate } from './authenticate.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -84,6 +85,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
   const routes = listRoutes();
   const canonicalPath = createPathCanonicalizer(routes.map((r) => r.path));
   const app = new Hono<ApiEnvBindings>({
+    router: new CachedTrieRouter(),
     getPath: (req) => {
       const url = req.url;
       const start = url.indexOf('/', url.indexOf('://') + 3);

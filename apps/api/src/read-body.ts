@@ -107,11 +107,11 @@ export async function readBody(c: Context, kinds: readonly BodyKind[], limit: nu
       if (error instanceof ApiError) throw error;
       throw badRequest('$', 'expected a JSON body in UTF-8; received bytes that are not valid UTF-8');
     }
-    if (text.trim() === '') throw badRequest('$', 'expected a JSON body; received an empty body');
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
+      if (text.trim() === '') throw badRequest('$', 'expected a JSON body; received an empty body');
       throw badRequest('$', 'expected a valid JSON body; received malformed JSON');
     }
     checkJsonShape(value);

@@ -65,6 +65,27 @@ function writeEntries(
   return `${open}\n${inner}${parts.join(`,\n${inner}`)}\n${outer}${close}`;
 }
 
+/** The compact form (the one stored and delivered): JSON.stringify per field, the same text as writeValue. */
+function writeCompact(record: Record<string, unknown>, order: readonly string[]): string {
+  let out = '{';
+  for (const key of order) {
+    const value = record[key];
+    if (value === undefined) continue;
+    let text: string | undefined;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new SchemasError('INVALID_ARGUMENT', `cannot write ${value} as JSON`);
+      text = doubleFields.has(key) ? formatDouble(value) : JSON.stringify(value);
+    } else if (value !== null && typeof value === 'object') {
+      text = writeValue(value, 0, 1);
+    } else {
+      text = JSON.stringify(value);
+      if (text === undefined) throw new SchemasError('INVALID_ARGUMENT', `cannot write a ${typeof value} as JSON`);
+    }
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
+}
+
 /**
  * JSON text of a validated message with its keys in the documented order and doubles written as the
  * documents print them, so parse → serialise reproduces the producer's bytes and a signature over them stays valid.
@@ -75,6 +96,7 @@ export function serializeMessage(message: HeraldMessage, options: SerializeOptio
     throw new SchemasError('INVALID_ARGUMENT', `indent must be a whole number from 0 to 10; received ${indent}`);
   }
   const record = message as unknown as Record<string, unknown>;
+  if (indent === 0) return writeCompact(record, fieldOrder(message));
   const entries: (readonly [string, string])[] = [];
   for (const key of fieldOrder(message)) {
     const value = record[key];

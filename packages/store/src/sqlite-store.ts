@@ -187,8 +187,9 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         Buffer.compare(c.secrets, bytes(r, 'secrets')) === 0
       );
     });
-  const activeChannelsOf = (applicationId: string): readonly Channel[] => {
-    dataVersion = num(get('PRAGMA data_version')!, 'data_version');
+  /** `version`: PRAGMA data_version as read by the caller (once per batch of publishes). */
+  const activeChannelsOf = (applicationId: string, version: number): readonly Channel[] => {
+    dataVersion = version;
     const hit = activeChannels.get(applicationId);
     if (hit !== undefined) {
       if (hit.version === dataVersion) return hit.list;
@@ -431,9 +432,9 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   /** The publish ready to write, or its result when there is nothing to write. */
-  const preparePublish = (p: QueuedPublish): PreparedPublish | PublishResult => {
+  const preparePublish = (p: QueuedPublish, version: number): PreparedPublish | PublishResult => {
     const { message } = p;
-    const channels = activeChannelsOf(message.applicationId);
+    const channels = activeChannelsOf(message.applicationId, version);
     const plans = channels.length === 0 ? [] : checkPlans(p.plan([...channels]), channels);
     const idempotencyKey = message.idempotencyKey ?? null;
     // With a key, an earlier message under it is answered even when no channel is active now.
@@ -563,9 +564,16 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         continue;
       }
       const batch: Prepared[] = [];
+      let version: number;
+      try {
+        version = num(get('PRAGMA data_version')!, 'data_version');
+      } catch (error) {
+        for (const p of queued) p.reject(error);
+        continue;
+      }
       for (const p of queued) {
         try {
-          const prepared = preparePublish(p);
+          const prepared = preparePublish(p, version);
           if ('ok' in prepared) p.resolve(prepared);
           else batch.push([p, prepared]);
         } catch (error) {
