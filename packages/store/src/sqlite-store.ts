@@ -516,6 +516,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     for (const batch of writerBatches.values()) for (const [p] of batch) p.reject(error);
     writerBatches.clear();
     writerIdle?.();
+    wakeQuietWaiters();
   };
   const writerThread = (): Worker | null => {
     if (writer !== null) return writer;
@@ -533,6 +534,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       if (writerBatches.size === 0) {
         self.unref();
         writerIdle?.();
+        wakeQuietWaiters();
       }
       if (batch !== undefined) settlePublishes(batch, response.outcomes);
     });
@@ -554,8 +556,31 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     return self;
   };
 
+  // The hot writes of this connection (claims, attempt records) wait, without blocking the event loop, for the
+  // writer thread's batches in flight, and hold new ones back while they run: a BEGIN IMMEDIATE here while the
+  // writer holds the lock would sleep in SQLite's busy handler, the whole event loop with it (1 ms and more).
+  let writerHeld = 0;
+  let quietWaiters: Array<() => void> = [];
+  const wakeQuietWaiters = () => {
+    const waiters = quietWaiters;
+    quietWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+  const writeBesideWriter = async <T>(fn: () => T): Promise<T> => {
+    writerHeld++;
+    try {
+      if (writer !== null && writerBatches.size > 0) await new Promise<void>((resolve) => quietWaiters.push(resolve));
+      return tx(fn);
+    } finally {
+      writerHeld--;
+      if (writerHeld === 0 && publishQueue.length > 0) schedulePublishFlush();
+    }
+  };
+
   const flushPublishes = () => {
     publishFlushScheduled = false;
+    // Held while a write of this connection waits for the writer (writeBesideWriter): sent when it is done.
+    if (writerHeld > 0 && writer !== null) return;
     while (publishQueue.length > 0) {
       const queued = publishQueue.length <= MAX_PUBLISH_BATCH ? publishQueue : publishQueue.slice(0, MAX_PUBLISH_BATCH);
       publishQueue = publishQueue.length <= MAX_PUBLISH_BATCH ? [] : publishQueue.slice(MAX_PUBLISH_BATCH);
@@ -640,6 +665,9 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async close() {
+      if (closed) return;
+      // Writes waiting beside the writer thread hold publishes back: let them finish, then send what is queued.
+      while (writerHeld > 0) await new Promise((resolve) => setImmediate(resolve));
       if (closed) return;
       flushPublishes();
       closed = true;
@@ -845,7 +873,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
       if (limit <= 0) return [];
       const unreadable: UnreadableChannel[] = [];
-      const claimed = tx(() => {
+      const claimed = await writeBesideWriter(() => {
         // A channel whose secrets cannot be read is deactivated and the pick made again without it, so the batch
         // still fills with other channels' work (each round removes at least one channel).
         for (let round = 1; ; round++) {
@@ -903,11 +931,11 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async recordAttempt(input, now) {
-      return tx(() => recordOne(input, now));
+      return writeBesideWriter(() => recordOne(input, now));
     },
     async recordAttempts(inputs, now) {
       if (inputs.length === 0) return [];
-      return tx(() => inputs.map((input) => recordOne(input, now)));
+      return writeBesideWriter(() => inputs.map((input) => recordOne(input, now)));
     },
 
     async releaseLeases(owner, deliveryIds) {

@@ -7,7 +7,9 @@ import { describe, it } from 'node:test';
 import { createSqliteStore, createStore, StoreConfigError } from '@herald/store';
 import {
   type ContractDatabase,
+  claimOptions,
   keyringA,
+  newAttempt,
   newMessage,
   planAll,
   type RawRow,
@@ -163,6 +165,55 @@ describe('sqlite adapter', () => {
       }
     });
   }
+
+  it('claims and records beside the writer thread while publishes stream in: each delivery claimed once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const store = await createSqliteStore({ path: join(dir, 'herald.db'), keyring: keyringA });
+    try {
+      const { application } = await seedApplication(store, { maxInFlight: 10_000 });
+      const claimed = new Set<string>();
+      let duplicates = 0;
+      const publishes: Array<Promise<unknown>> = [];
+      // Publishes arrive over many event-loop turns (several writer batches in flight) while claims and
+      // attempt records run on the store's own connection.
+      for (let turn = 0; turn < 20; turn++) {
+        for (let n = 0; n < 20; n++) publishes.push(store.publish(newMessage(application.id, { turn, n }), planAll, 1));
+        const batch = await store.claimDueDeliveries(claimOptions(2, { limit: 50, maxInFlightPerChannel: 10_000 }));
+        for (const c of batch) {
+          if (claimed.has(c.delivery.id)) duplicates++;
+          claimed.add(c.delivery.id);
+        }
+        const recorded = await store.recordAttempts(
+          batch.map((c) => ({
+            deliveryId: c.delivery.id,
+            owner: 'w1',
+            attempt: newAttempt(c.delivery.id, 3, true),
+            resolution: { state: 'delivered' as const },
+          })),
+          4,
+        );
+        assert.equal(
+          recorded.every((ok) => ok),
+          true,
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(publishes);
+      for (;;) {
+        const batch = await store.claimDueDeliveries(claimOptions(5, { limit: 100, maxInFlightPerChannel: 10_000 }));
+        if (batch.length === 0) break;
+        for (const c of batch) {
+          if (claimed.has(c.delivery.id)) duplicates++;
+          claimed.add(c.delivery.id);
+        }
+      }
+      assert.equal(duplicates, 0);
+      assert.equal(claimed.size, 400);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('settles publishes still queued when the store closes, and refuses new ones after', async () => {
     const store = await createStore({ url: 'sqlite::memory:', keyring: keyringA });
