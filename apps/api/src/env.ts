@@ -43,6 +43,11 @@ export const ApiEnv = z.object({
   HERALD_JWT_TTL_SECONDS: positiveInt(60, 86_400).default(3600),
   HERALD_BODY_LIMIT_BYTES: positiveInt(1024, 64 * 1024 * 1024).default(1024 * 1024),
   HERALD_API_KEY_CACHE_MS: positiveInt(0, 60_000).default(1000),
+  /** An operator's RabbitMQ that /readyz checks (amqp:// or amqps://); none by default. */
+  HERALD_READY_AMQP_URL: z
+    .string()
+    .regex(/^amqps?:\/\//, { error: 'expected an amqp:// or amqps:// URL' })
+    .optional(),
   HERALD_RATE_LIMIT_PER_SECOND: positiveInt(1, 1_000_000).default(100),
   HERALD_RATE_LIMIT_BURST: positiveInt(1, 1_000_000).optional(),
   HERALD_METRICS_TOKEN: z
@@ -64,7 +69,13 @@ export class EnvError extends Error {
 }
 
 /** Never echo values of these: they are secrets. */
-const SECRET_VARS = new Set(['HERALD_ENCRYPTION_KEYS', 'HERALD_JWT_SECRET', 'HERALD_METRICS_TOKEN', 'DATABASE_URL']);
+const SECRET_VARS = new Set([
+  'HERALD_ENCRYPTION_KEYS',
+  'HERALD_JWT_SECRET',
+  'HERALD_METRICS_TOKEN',
+  'HERALD_READY_AMQP_URL',
+  'DATABASE_URL',
+]);
 
 /**
  * Parses the API's environment (default: `process.env`; the only place that reads it).

@@ -11,6 +11,7 @@ import { createStore, generateKeyringSpec, parseKeyring } from '@herald/store';
 import { createAmqpPublisher } from '@herald/transport-amqp';
 import { createWebhookClient } from '@herald/transport-http';
 import type { Logger } from 'pino';
+import { createBrokerReadiness } from './broker-readiness.ts';
 import { createApp } from './app.ts';
 import { SIGNALR_HUB_PATH } from './channel-view.ts';
 import { bootstrapPlatform } from './bootstrap.ts';
@@ -140,6 +141,9 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
     }),
     metrics,
     ...(env.HERALD_METRICS_TOKEN === undefined ? {} : { metricsToken: env.HERALD_METRICS_TOKEN }),
+    ...(env.HERALD_READY_AMQP_URL === undefined
+      ? {}
+      : { readiness: [createBrokerReadiness(env.HERALD_READY_AMQP_URL)] }),
   });
 
   const server = await new Promise<Server>((resolveServer, reject) => {
