@@ -127,8 +127,7 @@ export function createApiSecretCache(options: {
   const cacheKey = randomBytes(32).toString('base64');
   // Map keeps insertion order: re-inserting on hit makes the first entry the least recently used.
   const entries = new Map<string, number>();
-  const fingerprint = (secret: string, hash: string) =>
-    digest('sha256', `${cacheKey}\0${hash}\0${secret}`, 'base64');
+  const fingerprint = (secret: string, hash: string) => digest('sha256', `${cacheKey}\0${hash}\0${secret}`, 'base64');
 
   return {
     async verify(secret, hash) {

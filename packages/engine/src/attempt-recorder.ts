@@ -24,7 +24,7 @@ export interface AttemptRecorderOptions {
  * fail its neighbours.
  */
 export function createAttemptRecorder(
-  store: Store,
+  store: Pick<Store, 'recordAttempt' | 'recordAttempts'>,
   options: AttemptRecorderOptions = { batchTarget: MAX_RECORD_BATCH, maxDelayMs: 0 },
 ): (input: RecordAttemptInput, now: number) => Promise<boolean> {
   const batchTarget = Math.max(1, Math.min(MAX_RECORD_BATCH, options.batchTarget));

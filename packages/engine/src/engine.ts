@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   type DeliveryOutcome,
@@ -11,6 +11,7 @@ import type {
   AttemptResolution,
   Channel,
   ClaimedDelivery,
+  ClaimOptions,
   Delivery,
   MessageRecord,
   RecordAttemptInput,
@@ -180,7 +181,7 @@ function formatHours(ms: number): string {
 }
 
 function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Builds the delivery engine. Options are validated here; a bad value throws EngineError('invalid_config'). */
@@ -226,8 +227,23 @@ export function createEngine(options: EngineOptions): Engine {
   const emitter = createTypedEmitter<EngineEvents>((event, error) =>
     logger.error('engine event listener threw', { event, error: describeError(error) }),
   );
-  const recordAttempt = createAttemptRecorder(store, { batchTarget: batchSize, maxDelayMs: recordDelayMs });
   const inFlight = new Set<Promise<void>>();
+  /**
+   * True after a claim that rode along with an attempt batch took less than it asked for (nothing more was
+   * claimable then): the loop's next wake-up skips its own claim while deliveries are in flight, since their
+   * batches claim again.
+   */
+  let claimedWithRecord = false;
+  // A batch of attempts is written once batchSize of them wait or recordDelayMs passed.
+  // When the store can (store.recordAttemptsAndClaim), the batch also claims the next deliveries in the same
+  // transaction, for the room the batch leaves.
+  const recordAttempt = createAttemptRecorder(
+    {
+      recordAttempt: (input, now) => store.recordAttempt(input, now),
+      recordAttempts: (inputs, now) => recordAndClaim(inputs, now),
+    },
+    { batchTarget: batchSize, maxDelayMs: recordDelayMs },
+  );
   let abort = new AbortController();
   let running = false;
   let loopDone: Promise<void> | null = null;
@@ -398,22 +414,60 @@ export function createEngine(options: EngineOptions): Engine {
     logger.error('channel set aside: its stored secrets cannot be read', { ...channel });
   }
 
-  async function claim(limit: number): Promise<ClaimedDelivery[]> {
-    if (limit <= 0) return [];
-    return store.claimDueDeliveries({
+  function claimOptions(limit: number): ClaimOptions {
+    return {
       owner: workerId,
       limit,
       leaseMs,
       now: clock(),
       maxInFlightPerChannel,
       onUnreadableChannel: reportUnreadable,
-    });
+    };
+  }
+
+  async function claim(limit: number): Promise<ClaimedDelivery[]> {
+    if (limit <= 0) return [];
+    return store.claimDueDeliveries(claimOptions(limit));
+  }
+
+  async function recordAndClaim(inputs: RecordAttemptInput[], now: number): Promise<boolean[]> {
+    // The recorded attempts are still counted in inFlight: the room is what they leave.
+    const limit = Math.min(batchSize, concurrency - inFlight.size + inputs.length);
+    if (store.recordAttemptsAndClaim === undefined || !running || limit <= 0) {
+      return store.recordAttempts(inputs, now);
+    }
+    const { recorded, claimed } = await store.recordAttemptsAndClaim(inputs, now, claimOptions(limit));
+    if (!running) {
+      // stop() began meanwhile and waits only for what was in flight then: give these back at once.
+      if (claimed.length > 0) {
+        await store
+          .releaseLeases(
+            workerId,
+            claimed.map((c) => c.delivery.id),
+          )
+          .catch((error: unknown) =>
+            logger.error('releasing leases at shutdown failed', { error: describeError(error) }),
+          );
+      }
+      return recorded;
+    }
+    for (const c of claimed) track(c);
+    claimedWithRecord = claimed.length < limit;
+    return recorded;
   }
 
   async function loop(): Promise<void> {
     let failures = 0;
     while (running) {
       wakePending = false;
+      if (claimedWithRecord) {
+        claimedWithRecord = false;
+        if (inFlight.size > 0) {
+          // The last attempt batch claimed all there was; the next one claims again. Re-check within a second.
+          await sleep(Math.min(pollIntervalMs, BLOCKED_SLEEP_MS));
+          continue;
+        }
+      }
       const limit = Math.min(batchSize, concurrency - inFlight.size);
       let claimedCount = 0;
       try {
@@ -439,7 +493,11 @@ export function createEngine(options: EngineOptions): Engine {
       if (!running) break;
       if (limit > 0 && claimedCount === limit) continue;
       let delayMs = pollIntervalMs;
-      if (limit > 0) {
+      if (claimedCount > 0) {
+        // Work was claimable a moment ago and the rest is held back (caps, ordering, other workers): the
+        // completions of what was just claimed wake us, so no nextDueAt round trip; re-check within a second.
+        delayMs = Math.min(pollIntervalMs, BLOCKED_SLEEP_MS);
+      } else if (limit > 0) {
         try {
           const due = await store.nextDueAt();
           if (due !== null) {

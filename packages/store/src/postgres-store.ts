@@ -312,8 +312,7 @@ function withSessionSettings(url: string): string {
     throw new StoreConfigError('STORE_URL_INVALID', 'PostgreSQL URL is not a valid URL', { cause });
   }
   const existing = parsed.searchParams.get('options');
-  const X = process.env.HERALD_X_GENERIC ? ' -c plan_cache_mode=force_generic_plan' : '';
-  parsed.searchParams.set('options', existing === null ? `-c jit=off${X}` : `${existing} -c jit=off${X}`);
+  parsed.searchParams.set('options', existing === null ? '-c jit=off' : `${existing} -c jit=off`);
   return parsed.toString();
 }
 
@@ -546,6 +545,59 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     if (row === undefined) return false;
     if (resolution.state !== 'pending') await unblockHeads(db, [row]);
     return true;
+  };
+
+  type SetAside = { row: Row; error: StoreIntegrityError; deliveryIds: string[] };
+  // The rows of CLAIM_SQL: each channel is read (and its secrets decrypted) once; a channel whose secrets cannot
+  // be read is set aside with its deliveries.
+  const readClaimRows = (result: Row[]): { claimed: ClaimedDelivery[]; setAside: SetAside[] } => {
+    const claimed: ClaimedDelivery[] = [];
+    const channels = new Map<string, Channel | null>();
+    const setAside: SetAside[] = [];
+    for (const r of result) {
+      const channelId = str(r, 'channel_id');
+      let channel = channels.get(channelId);
+      if (channel === undefined) {
+        try {
+          channel = toChannel(r, codec, 'c_');
+        } catch (error) {
+          if (!(error instanceof StoreIntegrityError)) throw error;
+          channel = null;
+          setAside.push({ row: r, error, deliveryIds: [] });
+        }
+        channels.set(channelId, channel);
+      }
+      if (channel === null) {
+        setAside.find((a) => str(a.row, 'channel_id') === channelId)!.deliveryIds.push(str(r, 'id'));
+        continue;
+      }
+      claimed.push({ delivery: toDelivery(r), message: toMessage(r, 'm_'), channel });
+    }
+    return { claimed, setAside };
+  };
+  // RECORD_ATTEMPTS_SQL takes the batch as one JSON document; null when the batch needs the row-by-row path
+  // (a delivery twice, or an input that disables its channel).
+  const attemptBatch = (inputs: RecordAttemptInput[], now: number): string | null => {
+    if (new Set(inputs.map((i) => i.deliveryId)).size !== inputs.length) return null;
+    if (inputs.some((i) => i.disableChannel !== undefined)) return null;
+    return JSON.stringify(
+      inputs.map((input, ord) => ({
+        ord,
+        delivery_id: input.deliveryId,
+        owner: input.owner,
+        state: input.resolution.state,
+        next_attempt_at: input.resolution.state === 'pending' ? input.resolution.nextAttemptAt : now,
+        attempt_id: timeOrderedId(),
+        started_at: input.attempt.startedAt,
+        duration_ms: Math.round(input.attempt.durationMs),
+        ok: input.attempt.ok,
+        outcome: input.attempt.outcome,
+        status_code: input.attempt.statusCode,
+        broker_reply: input.attempt.brokerReply,
+        error: input.attempt.error,
+        response_excerpt: input.attempt.responseExcerpt,
+      })),
+    );
   };
 
   type PublishTry = { done: true; result: PublishResult } | { done: false };
@@ -911,36 +963,16 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       for (let round = 1; round <= MAX_CLAIM_ROUNDS && claimed.length < opts.limit; round++) {
         // Not a named statement: after five runs PostgreSQL may switch a named one to a generic plan, and the
         // generic plan of this query walks the whole backlog; a custom plan per call costs ~1 ms of planning.
-        const result = await (process.env.HERALD_X_GENERIC
-          ? (db: Queryable, t: string, v: unknown[]) => prepared(db, 'herald_claim', t, v)
-          : rows)(pool, CLAIM_SQL, [
+        const result = await rows(pool, CLAIM_SQL, [
           opts.now,
           opts.maxInFlightPerChannel,
           opts.limit - claimed.length,
           opts.owner,
           expiresAt,
         ]);
-        const channels = new Map<string, Channel | null>();
-        const setAside: Array<{ row: Row; error: StoreIntegrityError; deliveryIds: string[] }> = [];
-        for (const r of result) {
-          const channelId = str(r, 'channel_id');
-          let channel = channels.get(channelId);
-          if (channel === undefined) {
-            try {
-              channel = toChannel(r, codec, 'c_');
-            } catch (error) {
-              if (!(error instanceof StoreIntegrityError)) throw error;
-              channel = null;
-              setAside.push({ row: r, error, deliveryIds: [] });
-            }
-            channels.set(channelId, channel);
-          }
-          if (channel === null) {
-            setAside.find((a) => str(a.row, 'channel_id') === channelId)!.deliveryIds.push(str(r, 'id'));
-            continue;
-          }
-          claimed.push({ delivery: toDelivery(r), message: toMessage(r, 'm_'), channel });
-        }
+        const read = readClaimRows(result);
+        claimed.push(...read.claimed);
+        const setAside = read.setAside;
         if (setAside.length === 0) break;
         try {
           unreadable.push(...(await quarantine(setAside, opts.owner, opts.now)));
@@ -959,28 +991,9 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     },
     async recordAttempts(inputs, now) {
       if (inputs.length === 0) return [];
-      const distinct = new Set(inputs.map((i) => i.deliveryId)).size === inputs.length;
-      if (distinct && inputs.every((i) => i.disableChannel === undefined)) {
-        const batch = inputs.map((input, ord) => ({
-          ord,
-          delivery_id: input.deliveryId,
-          owner: input.owner,
-          state: input.resolution.state,
-          next_attempt_at: input.resolution.state === 'pending' ? input.resolution.nextAttemptAt : now,
-          attempt_id: timeOrderedId(),
-          started_at: input.attempt.startedAt,
-          duration_ms: Math.round(input.attempt.durationMs),
-          ok: input.attempt.ok,
-          outcome: input.attempt.outcome,
-          status_code: input.attempt.statusCode,
-          broker_reply: input.attempt.brokerReply,
-          error: input.attempt.error,
-          response_excerpt: input.attempt.responseExcerpt,
-        }));
-        const updated = await prepared(pool, 'herald_record_attempts', RECORD_ATTEMPTS_SQL, [
-          JSON.stringify(batch),
-          now,
-        ]);
+      const batch = attemptBatch(inputs, now);
+      if (batch !== null) {
+        const updated = await prepared(pool, 'herald_record_attempts', RECORD_ATTEMPTS_SQL, [batch, now]);
         await unblockHeads(
           pool,
           updated.filter((r) => r['new_state'] !== 'pending'),

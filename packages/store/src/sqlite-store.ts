@@ -56,6 +56,7 @@ import type {
   Channel,
   ChannelOptions,
   ClaimedDelivery,
+  ClaimOptions,
   DeliveryPlan,
   DeliveryState,
   MessageRecord,
@@ -632,6 +633,62 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     }
   };
 
+  /** A claim, inside the caller's transaction (claimDueDeliveries, recordAttemptsAndClaim). */
+  const claimInTx = (opts: ClaimOptions, unreadable: UnreadableChannel[]): ClaimedDelivery[] => {
+    const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
+    // A channel whose secrets cannot be read is deactivated and the pick made again without it, so the batch
+    // still fills with other channels' work (each round removes at least one channel).
+    for (let round = 1; ; round++) {
+      const picked = pickDue(now, limit, maxInFlightPerChannel);
+      if (picked.length === 0) return [];
+      const channelIds = JSON.stringify([...new Set(picked.map((p) => p.channelId))]);
+      const channels = new Map<string, Channel>();
+      let setAside = false;
+      for (const r of all('SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))', channelIds)) {
+        try {
+          channels.set(str(r, 'id'), toChannel(r, codec));
+        } catch (error) {
+          if (!(error instanceof StoreIntegrityError)) throw error;
+          unreadable.push(quarantineChannel(r, error, now));
+          setAside = true;
+        }
+      }
+      if (setAside && round < MAX_CLAIM_ROUNDS) continue;
+      const seqs = picked.filter((p) => channels.has(p.channelId)).map((p) => p.seq);
+      if (seqs.length === 0) return [];
+      const expiresAt = now + leaseMs;
+      const leased = all(
+        `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
+           leased_at = ?, updated_at = ?
+         WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
+        owner,
+        expiresAt,
+        expiresAt,
+        now,
+        now,
+        JSON.stringify(seqs),
+      );
+      const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
+      const messageIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'message_id')))]);
+      const messages = new Map<string, MessageRecord>(
+        all('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))', messageIds).map((r) => [
+          str(r, 'id'),
+          toMessage(r),
+        ]),
+      );
+      const batch: ClaimedDelivery[] = [];
+      for (const seq of seqs) {
+        const delivery = toDelivery(bySeq.get(seq)!);
+        batch.push({
+          delivery,
+          message: messages.get(delivery.messageId)!,
+          channel: channels.get(delivery.channelId)!,
+        });
+      }
+      return batch;
+    }
+  };
+
   const store: Store = {
     kind: 'sqlite',
 
@@ -870,64 +927,23 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async claimDueDeliveries(opts) {
-      const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
-      if (limit <= 0) return [];
+      if (opts.limit <= 0) return [];
       const unreadable: UnreadableChannel[] = [];
-      const claimed = await writeBesideWriter(() => {
-        // A channel whose secrets cannot be read is deactivated and the pick made again without it, so the batch
-        // still fills with other channels' work (each round removes at least one channel).
-        for (let round = 1; ; round++) {
-          const picked = pickDue(now, limit, maxInFlightPerChannel);
-          if (picked.length === 0) return [];
-          const channelIds = JSON.stringify([...new Set(picked.map((p) => p.channelId))]);
-          const channels = new Map<string, Channel>();
-          let setAside = false;
-          for (const r of all('SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))', channelIds)) {
-            try {
-              channels.set(str(r, 'id'), toChannel(r, codec));
-            } catch (error) {
-              if (!(error instanceof StoreIntegrityError)) throw error;
-              unreadable.push(quarantineChannel(r, error, now));
-              setAside = true;
-            }
-          }
-          if (setAside && round < MAX_CLAIM_ROUNDS) continue;
-          const seqs = picked.filter((p) => channels.has(p.channelId)).map((p) => p.seq);
-          if (seqs.length === 0) return [];
-          const expiresAt = now + leaseMs;
-          const leased = all(
-            `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
-               leased_at = ?, updated_at = ?
-             WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
-            owner,
-            expiresAt,
-            expiresAt,
-            now,
-            now,
-            JSON.stringify(seqs),
-          );
-          const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
-          const messageIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'message_id')))]);
-          const messages = new Map<string, MessageRecord>(
-            all('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))', messageIds).map((r) => [
-              str(r, 'id'),
-              toMessage(r),
-            ]),
-          );
-          const batch: ClaimedDelivery[] = [];
-          for (const seq of seqs) {
-            const delivery = toDelivery(bySeq.get(seq)!);
-            batch.push({
-              delivery,
-              message: messages.get(delivery.messageId)!,
-              channel: channels.get(delivery.channelId)!,
-            });
-          }
-          return batch;
-        }
-      });
+      const claimed = await writeBesideWriter(() => claimInTx(opts, unreadable));
       for (const u of unreadable) opts.onUnreadableChannel?.(u);
       return claimed;
+    },
+
+    async recordAttemptsAndClaim(inputs, now, claim) {
+      // One transaction, one commit: the records first, so what they finish no longer counts as in flight.
+      const unreadable: UnreadableChannel[] = [];
+      const result = await writeBesideWriter(() => {
+        const recorded = inputs.map((input) => recordOne(input, now));
+        const claimed = claim.limit > 0 ? claimInTx(claim, unreadable) : [];
+        return { recorded, claimed };
+      });
+      for (const u of unreadable) claim.onUnreadableChannel?.(u);
+      return result;
     },
 
     async recordAttempt(input, now) {

@@ -17,6 +17,8 @@ import {
   seedApplication,
 } from './contract.ts';
 
+const T0 = 1_700_000_000_000;
+
 function createTempDatabase(): ContractDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
   const path = join(dir, 'nested', 'herald.db');
@@ -212,6 +214,102 @@ describe('sqlite adapter', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('SQLite: recordAttemptsAndClaim records a batch and claims the room it frees, in one call', async () => {
+    const db = createTempDatabase();
+    const store = await db.open(keyringA);
+    try {
+      const { application, channel } = await seedApplication(store, { maxInFlight: 3 });
+      for (let i = 0; i < 8; i++) await store.publish(newMessage(application.id, { i }), planAll, T0);
+      const first = await store.claimDueDeliveries(claimOptions(T0 + 1, { limit: 10 }));
+      assert.equal(first.length, 3, 'the cap of 3 holds');
+      const error = `it's a "quoted" \\ back\\slash; $1 -- not SQL`;
+      const { recorded, claimed } = await store.recordAttemptsAndClaim!(
+        [
+          ...first.map((c, i) => ({
+            deliveryId: c.delivery.id,
+            owner: 'w1',
+            attempt:
+              i === 0
+                ? { ...newAttempt(c.delivery.id, T0 + 2, false), error }
+                : newAttempt(c.delivery.id, T0 + 2, true),
+            resolution:
+              i === 0 ? { state: 'pending' as const, nextAttemptAt: T0 + 60_000 } : { state: 'delivered' as const },
+          })),
+        ],
+        T0 + 3,
+        claimOptions(T0 + 4, { limit: 10 }),
+      );
+      assert.deepEqual(recorded, [true, true, true]);
+      // The recorded deliveries no longer count against the cap: the same call claims three more, none of them again.
+      assert.equal(claimed.length, 3);
+      const firstIds = new Set(first.map((c) => c.delivery.id));
+      assert.ok(claimed.every((c) => !firstIds.has(c.delivery.id) && c.delivery.state === 'delivering'));
+      assert.equal(claimed[0]!.channel.id, channel.id);
+      assert.deepEqual(claimed[0]!.channel.secrets, { secretHeaderValue: 'hdr-app' });
+      const stored = await db.sql(`SELECT error FROM attempts WHERE delivery_id = '${first[0]!.delivery.id}'`);
+      assert.equal(stored[0]?.['error'], error, 'the attempt text is stored exactly');
+      const counts = await store.countDeliveriesByState();
+      assert.deepEqual([counts.pending, counts.delivering, counts.delivered], [3, 3, 2]);
+
+      // A lost lease is reported and writes nothing; the claim still runs.
+      const again = await store.recordAttemptsAndClaim!(
+        claimed.map((c) => ({
+          deliveryId: c.delivery.id,
+          owner: 'someone-else',
+          attempt: newAttempt(c.delivery.id, T0 + 5, true),
+          resolution: { state: 'delivered' as const },
+        })),
+        T0 + 6,
+        claimOptions(T0 + 7, { limit: 10 }),
+      );
+      assert.deepEqual(again, { recorded: [false, false, false], claimed: [] });
+      assert.equal(Number((await db.sql('SELECT count(*) AS n FROM attempts'))[0]?.['n']), 3);
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it('SQLite: recordAttemptsAndClaim claims the next delivery of an ordering key the same call finished', async () => {
+    const db = createTempDatabase();
+    const store = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(store, { orderingKey: 'ImageId' });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await store.publish(
+          newMessage(application.id, { i }),
+          (channels) => channels.map((c) => ({ channelId: c.id, orderingKey: 'img-1', coalesceKey: null })),
+          T0,
+        );
+        if (!r.ok) throw new Error('publish failed');
+        ids.push(r.deliveries[0]!.id);
+      }
+      let claimed = await store.claimDueDeliveries(claimOptions(T0 + 1));
+      const order = claimed.map((c) => c.delivery.id);
+      for (let round = 0; round < 3 && claimed.length > 0; round++) {
+        assert.equal(claimed.length, 1, 'one delivery of the key in flight');
+        const result = await store.recordAttemptsAndClaim!(
+          claimed.map((c) => ({
+            deliveryId: c.delivery.id,
+            owner: 'w1',
+            attempt: newAttempt(c.delivery.id, T0 + 2, true),
+            resolution: { state: 'delivered' as const },
+          })),
+          T0 + 3,
+          claimOptions(T0 + 4),
+        );
+        assert.deepEqual(result.recorded, [true]);
+        claimed = result.claimed;
+        order.push(...claimed.map((c) => c.delivery.id));
+      }
+      assert.deepEqual(order, ids, 'each finished delivery hands over to the next of its key, in publish order');
+    } finally {
+      await store.close();
+      await db.cleanup();
     }
   });
 
