@@ -1,7 +1,10 @@
 // The SQLite store's writer thread: commits batches of prepared publishes on its own connection, so the
 // B-tree and WAL work of publishing runs beside the event loop of the API instead of on it.
+import { extname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
+import type { CheckpointThreadData } from './sqlite-checkpoint-thread.ts';
 import { applyBatch, sqliteStatements, type WriterRequest, type WriterResponse } from './sqlite-publish.ts';
 
 export interface WriterThreadData {
@@ -9,34 +12,44 @@ export interface WriterThreadData {
   busyTimeoutMs: number;
 }
 
-const CHECKPOINT_INTERVAL_MS = 1000;
+const CHECKPOINT_INTERVAL_MS = 250;
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 const { path, busyTimeoutMs } = workerData as WriterThreadData;
 const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
 // The same settings as the store's own connection (sqlite-store.ts); journal_mode is a property of the file.
 db.exec('PRAGMA synchronous = NORMAL');
 db.exec('PRAGMA foreign_keys = ON');
 db.exec('PRAGMA cache_size = -32768');
-db.exec('PRAGMA wal_autocheckpoint = 10000');
 db.exec('PRAGMA temp_store = MEMORY');
 const sql = sqliteStatements(db);
-// This thread checkpoints the WAL for the whole store: the store's own connection stops auto-checkpointing while
-// the thread runs (a checkpoint copies up to 10,000 pages and would stall the event loop). Commits here trigger
-// the usual automatic checkpoint; a passive one every second covers the times when only the other connection
-// writes (an embedded worker recording attempts). Passive checkpoints never wait for, or block, other connections.
-const checkpoints = setInterval(() => {
-  try {
-    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
-  } catch {
-    // Busy or I/O trouble: the next one tries again; commits keep working with a longer WAL meanwhile.
-  }
-}, CHECKPOINT_INTERVAL_MS);
+// The WAL is checkpointed by a thread of its own (sqlite-checkpoint-thread.ts), passive checkpoints four times a
+// second: an automatic checkpoint here ran inside a commit and held every publish of the batch (and the ones
+// queued behind it) for tens of milliseconds, the tail of the steady-state latency. The store's own connection
+// does not checkpoint either while this thread runs. Should the checkpoint thread stop, commits here checkpoint
+// again as SQLite does by default.
+db.exec('PRAGMA wal_autocheckpoint = 0');
+const checkpointer = new Worker(
+  new URL(`./sqlite-checkpoint-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  { workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointThreadData },
+);
+let closing = false;
+const checkpointHere = () => {
+  if (!closing) db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+};
+checkpointer.on('error', checkpointHere);
+checkpointer.on('exit', checkpointHere);
 
 parentPort!.on('message', (message: string | { close: true }) => {
   if (typeof message !== 'string') {
-    clearInterval(checkpoints);
-    sql.clear();
-    db.close();
-    parentPort!.close();
+    closing = true;
+    const exited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
+    checkpointer.postMessage('close');
+    void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]).then(async () => {
+      await checkpointer.terminate();
+      sql.clear();
+      db.close();
+      parentPort!.close();
+    });
     return;
   }
   const request = JSON.parse(message) as WriterRequest;

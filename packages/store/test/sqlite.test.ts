@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -310,6 +310,35 @@ describe('sqlite adapter', () => {
     } finally {
       await store.close();
       await db.cleanup();
+    }
+  });
+
+  it('checkpoints the WAL in the background while publishing: pages reach the database file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const path = join(dir, 'herald.db');
+    const store = await createSqliteStore({ path, keyring: keyringA });
+    try {
+      const { application } = await seedApplication(store);
+      const sizeBefore = statSync(path).size;
+      const big = 'x'.repeat(2000);
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, n) =>
+            store.publish(newMessage(application.id, { round, n, big }), planAll, 1),
+          ),
+        );
+      }
+      // About 2 MB went to the WAL, far below the 10,000-page automatic checkpoint: only the checkpoint thread
+      // (passive, four times a second) copies it into the database file.
+      let size = statSync(path).size;
+      for (let i = 0; i < 100 && size < sizeBefore + 1_000_000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        size = statSync(path).size;
+      }
+      assert.ok(size >= sizeBefore + 1_000_000, `database file ${sizeBefore} → ${size} bytes`);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
