@@ -96,6 +96,9 @@ const WRITER_SLICE = 16;
 /** Writer threads started per store before publishes fall back to the store's own connection. */
 const MAX_WRITER_STARTS = 3;
 
+/** Test hook (not part of the port): `store[SQLITE_WRITER_THREAD]()` is the store's current writer thread or null. */
+export const SQLITE_WRITER_THREAD: unique symbol = Symbol.for('herald.store.sqliteWriterThread');
+
 /** Opens (creating if needed) an SQLite store and applies its migrations. */
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const store = openSqliteStore(options);
@@ -1129,5 +1132,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       });
     },
   };
+  // For tests only: the current writer thread (null before the first publish or after a failure).
+  Object.defineProperty(store, SQLITE_WRITER_THREAD, { value: () => writer, enumerable: false });
   return store;
 }

@@ -44,7 +44,7 @@ parentPort!.on('message', (message: string | { close: true }) => {
     closing = true;
     const exited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
     checkpointer.postMessage('close');
-    void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]).then(async () => {
+    void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).then(async () => {
       await checkpointer.terminate();
       sql.clear();
       db.close();

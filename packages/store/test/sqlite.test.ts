@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import { createSqliteStore, createStore, StoreConfigError } from '@herald/store';
+import { SQLITE_WRITER_THREAD } from '../src/sqlite-store.ts';
 import {
   type ContractDatabase,
   claimOptions,
@@ -336,6 +338,40 @@ describe('sqlite adapter', () => {
         size = statSync(path).size;
       }
       assert.ok(size >= sizeBefore + 1_000_000, `database file ${sizeBefore} → ${size} bytes`);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the publishes a dying writer thread held, and starts a new thread for the next ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const store = await createSqliteStore({ path: join(dir, 'herald.db'), keyring: keyringA });
+    try {
+      const { application } = await seedApplication(store);
+      await store.publish(newMessage(application.id, { warm: 1 }), planAll, 1);
+      const writerOf = (store as unknown as Record<symbol, () => Worker | null>)[SQLITE_WRITER_THREAD]!;
+      const first = writerOf();
+      assert.ok(first !== null, 'a file store writes on a thread');
+      const held = Array.from({ length: 50 }, (_, n) => store.publish(newMessage(application.id, { n }), planAll, 1));
+      // The batch is handed over on the next turn of the event loop; the thread dies as it gets it.
+      await new Promise((resolve) => setImmediate(resolve));
+      await first.terminate();
+      const outcomes = await Promise.allSettled(held);
+      for (const o of outcomes) {
+        if (o.status === 'rejected') assert.equal((o.reason as { code?: string }).code, 'PUBLISH_FAILED');
+      }
+      // The store goes on: a new thread takes the next publishes, and claims still work.
+      const later = await Promise.all(
+        Array.from({ length: 20 }, (_, n) => store.publish(newMessage(application.id, { later: n }), planAll, 1)),
+      );
+      assert.equal(
+        later.every((r) => r.ok),
+        true,
+      );
+      const second = writerOf();
+      assert.ok(second !== null && second !== first, 'a new writer thread');
+      assert.ok((await store.claimDueDeliveries(claimOptions(2, { limit: 500 }))).length >= 21);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
