@@ -43,6 +43,23 @@ export interface SqliteStatements {
   run(sql: string, ...params: SQLInputValue[]): number;
 }
 
+/** WAL pages after which a commit checkpoints (SQLite's default is 1,000; see docs/storage.md). */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
+/**
+ * The settings of every connection of a store (the store's own and its writer thread's); journal_mode is a
+ * property of the file, set by the store. Measured with the group-committed publish (docs/storage.md): a larger
+ * page cache keeps the deliveries indexes in memory under a large backlog, and checkpointing every 10,000 WAL
+ * pages instead of 1,000 syncs the database file ten times less often.
+ */
+export function tuneConnection(db: DatabaseSync): void {
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA foreign_keys = ON');
+  db.exec('PRAGMA cache_size = -32768');
+  db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  db.exec('PRAGMA temp_store = MEMORY');
+}
+
 /** Prepared-statement helpers over one connection (statements compiled once, on first use). */
 export function sqliteStatements(db: DatabaseSync): SqliteStatements & { clear(): void } {
   const statements = new Map<string, StatementSync>();

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { StoreError, StoreInputError, StoreIntegrityError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import {
@@ -35,6 +35,9 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import {
   applyBatch,
   type PreparedPublish,
+  sqliteStatements,
+  tuneConnection,
+  WAL_AUTOCHECKPOINT_PAGES,
   unblockHead as unblockHeadSql,
   type WriterRequest,
   type WriterResponse,
@@ -89,8 +92,6 @@ const MAX_CACHED_APPLICATIONS = 10_000;
 const MAX_PUBLISH_BATCH = 256;
 /** Times a publish is prepared again when the application's channels changed underneath it. */
 const MAX_PUBLISH_RETRIES = 5;
-/** WAL pages after which a commit checkpoints (SQLite's default is 1,000; see docs/storage.md). */
-const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 /** Most publishes the writer thread commits together (see flushPublishes). */
 const WRITER_SLICE = 16;
 /** Writer threads started per store before publishes fall back to the store's own connection. */
@@ -118,27 +119,11 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(resolve(options.path)), { recursive: true });
   const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('PRAGMA foreign_keys = ON');
-  // Measured with the group-committed publish (docs/storage.md): a larger page cache keeps the deliveries
-  // indexes in memory under a large backlog, and checkpointing every 10,000 WAL pages instead of 1,000
-  // syncs the database file ten times less often.
-  db.exec('PRAGMA cache_size = -32768');
-  db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-  db.exec('PRAGMA temp_store = MEMORY');
+  tuneConnection(db);
 
-  const statements = new Map<string, StatementSync>();
-  const q = (sql: string): StatementSync => {
-    let s = statements.get(sql);
-    if (s === undefined) {
-      s = db.prepare(sql);
-      statements.set(sql, s);
-    }
-    return s;
-  };
-  const get = (sql: string, ...params: SQLInputValue[]): Row | undefined => q(sql).get(...params) as Row | undefined;
-  const all = (sql: string, ...params: SQLInputValue[]): Row[] => q(sql).all(...params) as Row[];
-  const run = (sql: string, ...params: SQLInputValue[]): number => Number(q(sql).run(...params).changes);
+  // Prepared once per SQL text (the same helpers the writer thread uses on its connection).
+  const statements = sqliteStatements(db);
+  const { get, all, run } = statements;
   const sqlValues = (values: SqlValue[]): SQLInputValue[] =>
     values.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
 
@@ -177,7 +162,6 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     version: number;
   }
   const activeChannels = new Map<string, CachedChannels>();
-  let dataVersion = -1;
   const invalidateChannels = () => {
     activeChannels.clear();
   };
@@ -193,16 +177,15 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     });
   /** `version`: PRAGMA data_version as read by the caller (once per batch of publishes). */
   const activeChannelsOf = (applicationId: string, version: number): readonly Channel[] => {
-    dataVersion = version;
     const hit = activeChannels.get(applicationId);
     if (hit !== undefined) {
-      if (hit.version === dataVersion) return hit.list;
+      if (hit.version === version) return hit.list;
       const rows = all(
         'SELECT id, updated_at, secrets FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id',
         applicationId,
       );
       if (sameChannelRows(hit.rows, rows)) {
-        hit.version = dataVersion;
+        hit.version = version;
         return hit.list;
       }
     }
@@ -215,7 +198,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     activeChannels.set(applicationId, {
       list,
       rows: rows.map((r) => ({ id: str(r, 'id'), updatedAt: num(r, 'updated_at'), secrets: bytes(r, 'secrets') })),
-      version: dataVersion,
+      version,
     });
     return list;
   };
@@ -258,8 +241,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   const maxInFlightOf = (o: ChannelOptions) => o.maxInFlight ?? null;
   // Ordering: only the earliest pending/delivering delivery of a (channel, ordering key) is unblocked, so
   // the ones waiting behind it stay out of the due indexes instead of being scanned by every claim.
-  const unblockHead = (channelId: string, orderingKey: string) =>
-    unblockHeadSql({ get, all, run }, channelId, orderingKey);
+  const unblockHead = (channelId: string, orderingKey: string) => unblockHeadSql(statements, channelId, orderingKey);
   const refreshOrdering = (seqs: number[]) => {
     if (seqs.length === 0) return;
     const pairs = all(
@@ -424,7 +406,6 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   type Prepared = [QueuedPublish, PreparedPublish];
   let publishQueue: QueuedPublish[] = [];
   let publishFlushScheduled = false;
-  const mainSql = { get, all, run };
 
   const schedulePublishFlush = () => {
     if (publishQueue.length >= MAX_PUBLISH_BATCH) flushPublishes();
@@ -616,7 +597,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
           batch,
           applyBatch(
             db,
-            mainSql,
+            statements,
             batch.map(([, prepared]) => prepared),
           ),
         );

@@ -5,7 +5,14 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { CheckpointThreadData } from './sqlite-checkpoint-thread.ts';
-import { applyBatch, sqliteStatements, type WriterRequest, type WriterResponse } from './sqlite-publish.ts';
+import {
+  applyBatch,
+  sqliteStatements,
+  tuneConnection,
+  WAL_AUTOCHECKPOINT_PAGES,
+  type WriterRequest,
+  type WriterResponse,
+} from './sqlite-publish.ts';
 
 export interface WriterThreadData {
   path: string;
@@ -13,14 +20,9 @@ export interface WriterThreadData {
 }
 
 const CHECKPOINT_INTERVAL_MS = 250;
-const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 const { path, busyTimeoutMs } = workerData as WriterThreadData;
 const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-// The same settings as the store's own connection (sqlite-store.ts); journal_mode is a property of the file.
-db.exec('PRAGMA synchronous = NORMAL');
-db.exec('PRAGMA foreign_keys = ON');
-db.exec('PRAGMA cache_size = -32768');
-db.exec('PRAGMA temp_store = MEMORY');
+tuneConnection(db);
 const sql = sqliteStatements(db);
 // The WAL is checkpointed by a thread of its own (sqlite-checkpoint-thread.ts), passive checkpoints four times a
 // second: an automatic checkpoint here ran inside a commit and held every publish of the batch (and the ones
