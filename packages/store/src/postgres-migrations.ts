@@ -146,4 +146,16 @@ CREATE TABLE rejection_codes (
 DROP INDEX IF EXISTS deliveries_lease_owner;
 `,
   },
+  {
+    version: 3,
+    name: 'narrow delivery-state indexes',
+    // deliveries_state held an entry for every version of every delivery, so each claim and each attempt record
+    // added one, and the in-flight count read it through dead entries. The claim now counts a channel's leases
+    // in a partial index that holds leased rows only; recovery of failed and dead deliveries has its own.
+    sql: `
+DROP INDEX IF EXISTS deliveries_state;
+CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (channel_id, next_attempt_at) WHERE state = 'delivering';
+CREATE INDEX IF NOT EXISTS deliveries_failed ON deliveries (application_id, created_at) WHERE state IN ('failed', 'dead');
+`,
+  },
 ];

@@ -122,49 +122,67 @@ const prefixed = (alias: string, cols: string[], prefix: string) =>
 // Referenced from the UPDATE's FROM list: whenever the statement changes a row, the setting was applied.
 const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true) AS async_commit) ac`;
 
-// One round trip. Per active channel with room under its cap, one index probe finds its first claimable
-// delivery; the channels with the oldest work (at most one per batch slot) lock up to their room with SKIP
-// LOCKED, so concurrent claimers take disjoint rows; the oldest of those are leased and returned with their
-// message and channel. Work behind a saturated channel or an ordering key is never scanned. (channel_id leads
-// the ORDER BY so the planner walks deliveries_channel_due even when one channel holds most rows.)
+// One round trip. Per active channel, its leases are counted (deliveries_leased holds leased rows only) and one index
+// probe finds its first claimable delivery. The channels with the oldest work (at most one per batch slot) count
+// their claimable deliveries up to their room under the cap, and share the batch in that order, each up to what it
+// has: no more rows than the batch are locked. They are locked with SKIP LOCKED (concurrent claimers take disjoint
+// rows), leased, and returned with their message and channel. Work behind a saturated channel or an ordering key is
+// never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
+// holds most rows.)
 const CLAIM_SQL = `
-WITH inflight AS (
-  SELECT channel_id, count(*) AS n FROM deliveries
-  WHERE state = 'delivering' AND next_attempt_at > $1 GROUP BY channel_id
-), heads AS (
-  SELECT c.id, LEAST(COALESCE(c.max_in_flight, $2) - COALESCE(i.n, 0), $3) AS room, h.next_attempt_at AS first_due
+WITH heads AS (
+  SELECT c.id, i.room, h.next_attempt_at AS first_due
   FROM channels c
-  LEFT JOIN inflight i ON i.channel_id = c.id
+  CROSS JOIN LATERAL (
+    SELECT LEAST(COALESCE(c.max_in_flight, $2) - count(*), $3) AS room FROM deliveries l
+    WHERE l.channel_id = c.id AND l.state = 'delivering' AND l.next_attempt_at > $1
+  ) i
   CROSS JOIN LATERAL (
     SELECT d.next_attempt_at FROM deliveries d
     WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
       AND ${ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1
   ) h
-  WHERE c.is_active AND COALESCE(c.max_in_flight, $2) - COALESCE(i.n, 0) > 0
+  WHERE c.is_active AND i.room > 0
+), oldest AS (
+  SELECT o.id, o.first_due, a.due FROM (SELECT id, room, first_due FROM heads ORDER BY first_due, id LIMIT $3) o
+  CROSS JOIN LATERAL (
+    SELECT count(*) AS due FROM (
+      SELECT 1 FROM deliveries d
+      WHERE d.channel_id = o.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
+        AND ${ORDERING_FREE}
+      ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT o.room
+    ) q
+  ) a
 ), chosen AS (
-  SELECT id, room FROM heads ORDER BY first_due, id LIMIT $3
+  SELECT id, share FROM (
+    SELECT id, LEAST(due, $3 - COALESCE(sum(due) OVER (ORDER BY first_due, id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS share
+    FROM oldest
+  ) budget WHERE share > 0
 ), candidates AS (
-  SELECT x.seq, x.next_attempt_at FROM chosen ch CROSS JOIN LATERAL (
-    SELECT d.seq, d.next_attempt_at FROM deliveries d
+  SELECT x.ctid, x.seq, x.next_attempt_at FROM chosen ch CROSS JOIN LATERAL (
+    SELECT d.ctid, d.seq, d.next_attempt_at FROM deliveries d
     WHERE d.channel_id = ch.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
       AND ${ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq
-    LIMIT ch.room
+    LIMIT ch.share
     FOR UPDATE OF d SKIP LOCKED
   ) x
 ), picked AS (
-  SELECT seq, next_attempt_at FROM candidates ORDER BY next_attempt_at, seq LIMIT $3
+  SELECT ctid, seq, next_attempt_at FROM candidates ORDER BY next_attempt_at, seq LIMIT $3
 ), leased AS (
+  -- The rows are locked, so their ctid is stable: a TID scan, never a join that could scan the table.
   UPDATE deliveries d SET state = 'delivering', lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5,
     leased_at = $1, updated_at = $1
-  FROM picked p, ${ASYNC_COMMIT} WHERE d.seq = p.seq AND ac.async_commit = 'off'
+  FROM ${ASYNC_COMMIT} WHERE d.ctid = ANY (ARRAY(SELECT ctid FROM picked)) AND ac.async_commit = 'off'
   RETURNING d.*
 )
-SELECT l.*, ${prefixed('m', MESSAGE_COLUMNS, 'm_')}, ${prefixed('c', CHANNEL_COLUMNS, 'c_')}
+SELECT l.*, m.*, ${prefixed('c', CHANNEL_COLUMNS, 'c_')}
 FROM leased l
 JOIN picked p ON p.seq = l.seq
-JOIN messages m ON m.id = l.message_id
+-- LIMIT 1 keeps this a primary-key probe per leased row whatever the (generic) plan estimates.
+CROSS JOIN LATERAL (SELECT ${prefixed('m', MESSAGE_COLUMNS, 'm_')} FROM messages m WHERE m.id = l.message_id LIMIT 1) m
 JOIN channels c ON c.id = l.channel_id
 ORDER BY p.next_attempt_at, p.seq`;
 
@@ -961,9 +979,10 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       // A channel whose secrets cannot be read gives its deliveries back and is deactivated; the claim then runs
       // again for the rest of the batch (each round sets aside at least one channel, or ends the loop).
       for (let round = 1; round <= MAX_CLAIM_ROUNDS && claimed.length < opts.limit; round++) {
-        // Not a named statement: after five runs PostgreSQL may switch a named one to a generic plan, and the
-        // generic plan of this query walks the whole backlog; a custom plan per call costs ~1 ms of planning.
-        const result = await rows(pool, CLAIM_SQL, [
+        // A named statement: planning this query costs more than running it (~1.5 ms), so PostgreSQL's generic plan
+        // is wanted. Its shape does not depend on the values: every deliveries access is an index probe per
+        // channel (LATERAL with LIMIT or an aggregate, which the planner cannot flatten into a join).
+        const result = await prepared(pool, 'herald_claim', CLAIM_SQL, [
           opts.now,
           opts.maxInFlightPerChannel,
           opts.limit - claimed.length,

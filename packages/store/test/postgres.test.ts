@@ -63,7 +63,7 @@ describe('postgres adapter', () => {
       );
       assert.deepEqual(
         (await db.sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r['version']),
-        [1, 2],
+        [1, 2, 3],
       );
       assert.equal(stores[0]?.kind, 'postgres');
     } finally {
@@ -144,6 +144,41 @@ describe('postgres adapter', () => {
       assert.equal(Number((await db.sql('SELECT count(*) AS n FROM attempts'))[0]?.['n']), 2000);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+      await db.cleanup();
+    }
+  });
+
+  it('a claim locks no more rows than its batch: channels share it in the order of their oldest due delivery', async () => {
+    const db = await createSchemaDatabase();
+    const store = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(store);
+      for (let i = 0; i < 3; i++) {
+        await store.createChannel({
+          applicationId: application.id,
+          kind: 0,
+          isActive: true,
+          includeImageData: true,
+          config: { webHookUrl: `https://example.test/${i}`, retryCount: 1, exponentialBackoffFactor: 2 },
+        });
+      }
+      // Ten messages, each planned to the four channels: forty due deliveries with the same due times per channel.
+      for (let i = 0; i < 10; i++) await store.publish(newMessage(application.id, { i }), planAll, T0 + i);
+      const claimed = await store.claimDueDeliveries(claimOptions(T0 + 100, { limit: 12, maxInFlightPerChannel: 100 }));
+      assert.equal(claimed.length, 12);
+      const perChannel = new Map<string, number>();
+      for (const c of claimed) perChannel.set(c.channel.id, (perChannel.get(c.channel.id) ?? 0) + 1);
+      // Equal heads: channel id breaks the tie; the first channel gives all ten, the next the remaining two.
+      const ids = (await db.sql('SELECT id FROM channels ORDER BY id')).map((r) => String(r['id']));
+      assert.deepEqual(
+        ids.map((id) => perChannel.get(id) ?? 0),
+        [10, 2, 0, 0],
+      );
+      // A row locked FOR UPDATE but not leased keeps the claim's transaction id in xmax after commit.
+      const lockedOnly = await db.sql("SELECT count(*) AS n FROM deliveries WHERE state = 'pending' AND xmax <> '0'");
+      assert.equal(Number(lockedOnly[0]?.['n']), 0, 'the claim locked deliveries it did not lease');
+    } finally {
+      await store.close();
       await db.cleanup();
     }
   });
