@@ -578,6 +578,71 @@ describe('attempt recording', () => {
     assert.equal((await t.store.listAttempts(appId, {}, { limit: 100 })).items.length, 20);
   });
 
+  it('sends nothing an attempt batch claimed while the engine was stopping: it is pending again, no attempt counted', async () => {
+    await using t = await openTestStore('sqlite');
+    const appId = await createApp(t.store);
+    // A cap of two: the two attempts finish together and are recorded as one batch, which claims the next two.
+    await createWebhookChannel(t.store, appId, { options: { maxInFlight: 2 } });
+    let entered!: () => void;
+    const inRecord = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const recordAndClaim = t.store.recordAttemptsAndClaim!.bind(t.store);
+    // The real store; its record-and-claim held until stop() has begun.
+    const store = {
+      ...t.store,
+      recordAttemptsAndClaim: async (...args: Parameters<typeof recordAndClaim>) => {
+        entered();
+        await gate;
+        return recordAndClaim(...args);
+      },
+    };
+    const transport = createRecordingTransport();
+    const engine = createEngine({
+      store,
+      transports: { webhook: transport },
+      recordDelayMs: 0,
+      maxInFlightPerChannel: 2,
+      pollIntervalMs: 60_000,
+      retention: null,
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), i) });
+      assert.ok(r.ok);
+      ids.push(r.deliveries[0]!.id);
+    }
+    engine.start();
+    await inRecord;
+    const stopping = engine.stop();
+    open();
+    await stopping;
+    assert.equal(transport.jobs.length, 2, 'only the two deliveries claimed before the stop were sent');
+    const states = await Promise.all(ids.map(async (id) => (await t.store.getDelivery(appId, id))!));
+    assert.deepEqual(
+      states.map((d) => d.state),
+      ['delivered', 'delivered', 'pending', 'pending'],
+      'the deliveries claimed during the stop are pending again, not left leased',
+    );
+    assert.deepEqual(
+      states.map((d) => d.attempts),
+      [1, 1, 0, 0],
+    );
+    assert.equal((await t.store.listAttempts(appId, {}, { limit: 10 })).items.length, 2);
+    // Due again now: another engine takes it at once, without waiting for a lease to expire.
+    const next = createEngine({
+      store: t.store,
+      transports: { webhook: createRecordingTransport() },
+      maxInFlightPerChannel: 2,
+      retention: null,
+    });
+    assert.equal(await next.runOnce(), 2);
+  });
+
   it('records a lone attempt after the delay, without waiting for a batch that never comes', async () => {
     await using t = await openTestStore('sqlite');
     const appId = await createApp(t.store);
