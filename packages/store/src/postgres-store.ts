@@ -35,6 +35,7 @@ import {
   duplicateOrConflict,
   MAX_CLAIM_ROUNDS,
   newDelivery,
+  newMessageRecord,
   ORDERING_FREE,
   PRUNE_BATCH,
   SECRETS_UNREADABLE_EVENT,
@@ -48,7 +49,6 @@ import type {
   ClaimedDelivery,
   DeliveryPlan,
   DeliveryState,
-  MessageRecord,
   NewMessage,
   PublishResult,
   RecordAttemptInput,
@@ -646,17 +646,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     if (channels.length === 0) return noActiveChannel(message);
     const plans = checkPlans(plan(channels), channels);
     if (plans.length === 0) return noActiveChannel(message);
-    const stored: MessageRecord = {
-      id: message.id ?? timeOrderedId(),
-      applicationId: message.applicationId,
-      type: message.type,
-      body: message.body,
-      correlationId: message.correlationId ?? null,
-      traceparent: message.traceparent ?? null,
-      idempotencyKey: message.idempotencyKey ?? null,
-      bodyHash: message.bodyHash,
-      createdAt: now,
-    };
+    const stored = newMessageRecord(message, now);
     const planRows: PublishRow[] = plans.map((p) => ({
       id: timeOrderedId(),
       channel_id: p.channelId,

@@ -2,20 +2,11 @@
 // (sqlite-writer-thread.ts). Plain data in, plain rows out: it crosses a thread boundary.
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { Row } from './rows.ts';
-import type { DeliveryPlan } from './types.ts';
+import type { DeliveryPlan, MessageRecord } from './types.ts';
 
 /** A publish whose channels were read and whose plan was made (by the caller, before the transaction). */
 export interface PreparedPublish {
-  message: {
-    id: string;
-    applicationId: string;
-    type: string;
-    body: string;
-    correlationId: string | null;
-    traceparent: string | null;
-    idempotencyKey: string | null;
-    bodyHash: string;
-  };
+  message: MessageRecord;
   now: number;
   /**
    * The application's active channels the plan was made against ([id, updatedAt], in channel order), or null

@@ -48,6 +48,7 @@ import {
   duplicateOrConflict,
   MAX_CLAIM_ROUNDS,
   newDelivery,
+  newMessageRecord,
   ORDERING_FREE,
   PRUNE_BATCH,
   SECRETS_UNREADABLE_EVENT,
@@ -421,20 +422,10 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     const { message } = p;
     const channels = activeChannelsOf(message.applicationId, version);
     const plans = channels.length === 0 ? [] : checkPlans(p.plan([...channels]), channels);
-    const idempotencyKey = message.idempotencyKey ?? null;
     // With a key, an earlier message under it is answered even when no channel is active now.
-    if (plans.length === 0 && idempotencyKey === null) return { ok: false, reason: 'no_active_channel' };
+    if (plans.length === 0 && message.idempotencyKey == null) return { ok: false, reason: 'no_active_channel' };
     return {
-      message: {
-        id: message.id ?? timeOrderedId(),
-        applicationId: message.applicationId,
-        type: message.type,
-        body: message.body,
-        correlationId: message.correlationId ?? null,
-        traceparent: message.traceparent ?? null,
-        idempotencyKey,
-        bodyHash: message.bodyHash,
-      },
+      message: newMessageRecord(message, p.now),
       now: p.now,
       activeChannels: channels.map((c) => [c.id, c.updatedAt]),
       plans,
@@ -454,12 +445,11 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       switch (o.kind) {
         case 'stored': {
           const m = prepared.message;
-          const record: MessageRecord = { ...m, createdAt: prepared.now };
           const deliveries = prepared.plans.map((plan, j) =>
             newDelivery(prepared.deliveryIds[j]!, m.id, m.applicationId, plan, prepared.now),
           );
           stored = true;
-          p.resolve({ ok: true, message: record, deliveries, duplicate: false });
+          p.resolve({ ok: true, message: m, deliveries, duplicate: false });
           break;
         }
         case 'existing': {

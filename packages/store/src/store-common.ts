@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { StoreError, StoreInputError } from './errors.ts';
-import type { Channel, Delivery, DeliveryPlan, DeliveryState, MessageRecord, PublishResult } from './types.ts';
+import type {
+  Channel,
+  Delivery,
+  DeliveryPlan,
+  DeliveryState,
+  MessageRecord,
+  NewMessage,
+  PublishResult,
+} from './types.ts';
 
 export const DELIVERY_STATES: readonly DeliveryState[] = [
   'pending',
@@ -30,6 +38,21 @@ export function unreadableChannelReason(code: string): string {
 export const ORDERING_FREE = `(d.ordering_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
     AND e.seq < d.seq AND e.state IN ('pending', 'delivering')))`;
+
+/** A message as publish stores it: a time-ordered id unless the caller chose one, absent options as null. */
+export function newMessageRecord(message: NewMessage, now: number): MessageRecord {
+  return {
+    id: message.id ?? timeOrderedId(),
+    applicationId: message.applicationId,
+    type: message.type,
+    body: message.body,
+    correlationId: message.correlationId ?? null,
+    traceparent: message.traceparent ?? null,
+    idempotencyKey: message.idempotencyKey ?? null,
+    bodyHash: message.bodyHash,
+    createdAt: now,
+  };
+}
 
 /** A delivery as publish writes it (pending, due now, no attempt yet), built without reading the row back. */
 export function newDelivery(

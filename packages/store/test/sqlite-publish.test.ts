@@ -34,6 +34,7 @@ describe('sqlite publish writer', () => {
       traceparent: null,
       idempotencyKey: null,
       bodyHash: `h-${n}`,
+      createdAt: 1000 + n,
       ...extra,
     },
     now: 1000 + n,
