@@ -31,6 +31,14 @@ import {
   toMessage,
   toRejectionCode,
 } from './rows.ts';
+import {
+  type LeaseClaim,
+  type LeaseRows,
+  type RecordAndLeaseRequest,
+  type RecordAndLeaseResponse,
+  type RecordAndLeaseResult,
+  recordAndLeaseInTx,
+} from './sqlite-lease.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import {
   applyBatch,
@@ -38,7 +46,6 @@ import {
   sqliteStatements,
   tuneConnection,
   WAL_AUTOCHECKPOINT_PAGES,
-  unblockHead as unblockHeadSql,
   type WriterRequest,
   type WriterResponse,
 } from './sqlite-publish.ts';
@@ -49,7 +56,6 @@ import {
   MAX_CLAIM_ROUNDS,
   newDelivery,
   newMessageRecord,
-  ORDERING_FREE,
   PRUNE_BATCH,
   SECRETS_UNREADABLE_EVENT,
   timeOrderedId,
@@ -241,8 +247,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     get('SELECT * FROM channels WHERE id = ? AND application_id = ?', id, applicationId);
   const maxInFlightOf = (o: ChannelOptions) => o.maxInFlight ?? null;
   // Ordering: only the earliest pending/delivering delivery of a (channel, ordering key) is unblocked, so
-  // the ones waiting behind it stay out of the due indexes instead of being scanned by every claim.
-  const unblockHead = (channelId: string, orderingKey: string) => unblockHeadSql(statements, channelId, orderingKey);
+  // the ones waiting behind it stay out of the due indexes instead of being scanned by every claim
+  // (sqlite-publish.ts unblockHead, called when an attempt record ends a delivery).
   const refreshOrdering = (seqs: number[]) => {
     if (seqs.length === 0) return;
     const pairs = all(
@@ -260,132 +266,6 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         str(pair, 'ordering_key'),
       );
     }
-  };
-
-  /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
-  const pickDue = (
-    now: number,
-    limit: number,
-    maxInFlightPerChannel: number,
-  ): Array<{ seq: number; channelId: string }> => {
-    const inFlight = new Map<string, number>();
-    for (const r of all(
-      `SELECT channel_id, count(*) AS n FROM deliveries
-       WHERE state = 'delivering' AND next_attempt_at > ? GROUP BY channel_id`,
-      now,
-    )) {
-      inFlight.set(str(r, 'channel_id'), num(r, 'n'));
-    }
-    // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
-    const heads: Array<{ id: string; room: number; firstDue: number }> = [];
-    for (const r of all(
-      `SELECT c.id, c.max_in_flight, (
-         SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
-         WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
-           AND ${ORDERING_FREE}
-         ORDER BY d.next_attempt_at, d.seq LIMIT 1) AS first_due
-       FROM channels c WHERE c.is_active = 1`,
-      now,
-    )) {
-      const firstDue = numOrNull(r, 'first_due');
-      if (firstDue === null) continue;
-      const id = str(r, 'id');
-      const cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
-      const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
-      if (room > 0) heads.push({ id, room, firstDue });
-    }
-    heads.sort((a, b) => a.firstDue - b.firstDue || (a.id < b.id ? -1 : 1));
-    // Channels with the oldest work first, until they give a full batch; then oldest first across them.
-    const candidates: Array<{ seq: number; at: number; channelId: string }> = [];
-    for (const head of heads) {
-      if (candidates.length >= limit) break;
-      for (const r of all(
-        `SELECT d.seq, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
-         WHERE d.channel_id = ? AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
-           AND ${ORDERING_FREE}
-         ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
-        head.id,
-        now,
-        head.room,
-      )) {
-        candidates.push({ seq: num(r, 'seq'), at: num(r, 'next_attempt_at'), channelId: head.id });
-      }
-    }
-    candidates.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    return candidates.slice(0, limit);
-  };
-
-  const recordOne = (input: RecordAttemptInput, now: number): boolean => {
-    const { attempt, resolution } = input;
-    const row = get(
-      `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
-         lease_expires_at = NULL, leased_at = NULL, last_outcome = ?, last_status_code = ?, last_error = ?,
-         updated_at = ?, delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
-       WHERE id = ? AND lease_owner = ? AND state = 'delivering'
-       RETURNING message_id, channel_id, application_id, attempts, ordering_key`,
-      resolution.state,
-      resolution.state === 'pending' ? resolution.nextAttemptAt : now,
-      attempt.outcome,
-      attempt.statusCode,
-      attempt.error,
-      now,
-      resolution.state,
-      now,
-      input.deliveryId,
-      input.owner,
-    );
-    if (row === undefined) return false;
-    const channelId = str(row, 'channel_id');
-    const applicationId = str(row, 'application_id');
-    const orderingKey = row['ordering_key'];
-    if (resolution.state !== 'pending' && typeof orderingKey === 'string') unblockHead(channelId, orderingKey);
-    run(
-      `INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
-         duration_ms, ok, outcome, status_code, broker_reply, error, response_excerpt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      timeOrderedId(),
-      input.deliveryId,
-      str(row, 'message_id'),
-      channelId,
-      applicationId,
-      num(row, 'attempts'),
-      attempt.startedAt,
-      Math.round(attempt.durationMs),
-      attempt.ok ? 1 : 0,
-      attempt.outcome,
-      attempt.statusCode,
-      attempt.brokerReply,
-      attempt.error,
-      attempt.responseExcerpt,
-    );
-    const streakChanged = attempt.ok
-      ? run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId)
-      : run(
-          'UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL',
-          attempt.startedAt,
-          channelId,
-        );
-    if (streakChanged > 0) invalidateChannels();
-    if (input.disableChannel !== undefined) {
-      const changed = run(
-        'UPDATE channels SET is_active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND is_active = 1',
-        input.disableChannel,
-        now,
-        channelId,
-      );
-      if (changed > 0) {
-        invalidateChannels();
-        run(
-          `INSERT INTO events (id, application_id, channel_id, type, detail, created_at) VALUES (?, ?, ?, 'channel.disabled', ?, ?)`,
-          timeOrderedId(),
-          applicationId,
-          channelId,
-          input.disableChannel,
-          now,
-        );
-      }
-    }
-    return true;
   };
 
   // Publishing. Each publish is prepared here (active channels read through the cache, the engine's plan made,
@@ -486,10 +366,18 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   let writerStarts = 0;
   let nextWriterBatch = 1;
   const writerBatches = new Map<number, Prepared[]>();
+  /** Attempt records and claims handed to the writer thread, by request id. */
+  const leaseRequests = new Map<
+    number,
+    { resolve: (result: RecordAndLeaseResult) => void; reject: (error: unknown) => void }
+  >();
+  const writerBusy = () => writerBatches.size > 0 || leaseRequests.size > 0;
   let writerIdle: (() => void) | null = null;
   const failWriterBatches = (error: StoreError) => {
     for (const batch of writerBatches.values()) for (const [p] of batch) p.reject(error);
     writerBatches.clear();
+    for (const request of leaseRequests.values()) request.reject(new StoreError('WRITE_FAILED', error.message));
+    leaseRequests.clear();
     writerIdle?.();
     wakeQuietWaiters();
   };
@@ -503,10 +391,23 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         workerData: { path: resolve(options.path), busyTimeoutMs: options.busyTimeoutMs ?? 5000 },
       },
     );
-    self.on('message', (response: WriterResponse) => {
+    self.on('message', (response: WriterResponse | RecordAndLeaseResponse) => {
+      if ('kind' in response) {
+        const request = leaseRequests.get(response.id);
+        leaseRequests.delete(response.id);
+        if (!writerBusy()) {
+          self.unref();
+          writerIdle?.();
+          wakeQuietWaiters();
+        }
+        if (request === undefined) return;
+        if (response.ok) request.resolve(response);
+        else request.reject(new StoreError('WRITE_FAILED', `recording attempts or claiming failed: ${response.error}`));
+        return;
+      }
       const batch = writerBatches.get(response.batch);
       writerBatches.delete(response.batch);
-      if (writerBatches.size === 0) {
+      if (!writerBusy()) {
         self.unref();
         writerIdle?.();
         wakeQuietWaiters();
@@ -544,7 +445,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   const writeBesideWriter = async <T>(fn: () => T): Promise<T> => {
     writerHeld++;
     try {
-      if (writer !== null && writerBatches.size > 0) await new Promise<void>((resolve) => quietWaiters.push(resolve));
+      if (writer !== null && writerBusy()) await new Promise<void>((resolve) => quietWaiters.push(resolve));
       return tx(fn);
     } finally {
       writerHeld--;
@@ -607,60 +508,89 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     }
   };
 
-  /** A claim, inside the caller's transaction (claimDueDeliveries, recordAttemptsAndClaim). */
-  const claimInTx = (opts: ClaimOptions, unreadable: UnreadableChannel[]): ClaimedDelivery[] => {
-    const { now, owner, limit, leaseMs, maxInFlightPerChannel } = opts;
-    // A channel whose secrets cannot be read is deactivated and the pick made again without it, so the batch
-    // still fills with other channels' work (each round removes at least one channel).
-    for (let round = 1; ; round++) {
-      const picked = pickDue(now, limit, maxInFlightPerChannel);
-      if (picked.length === 0) return [];
-      const channelIds = JSON.stringify([...new Set(picked.map((p) => p.channelId))]);
+  // Attempt records and claims run on the writer thread when there is one (sqlite-lease.ts has their SQL): their
+  // B-tree and WAL work then runs beside this event loop, and never waits on a publish's lock. The rows come back
+  // raw; secrets are decrypted here. Without a writer thread (':memory:', or after repeated failures) they run on
+  // this connection.
+  const recordAndLeaseRaw = (
+    inputs: RecordAttemptInput[],
+    now: number,
+    claim: LeaseClaim | null,
+  ): Promise<RecordAndLeaseResult> => {
+    if (closed) return Promise.reject(new StoreError('STORE_CLOSED', 'the store is closed'));
+    const thread = writerThread();
+    if (thread === null) return writeBesideWriter(() => recordAndLeaseInTx(statements, inputs, now, claim));
+    return new Promise<RecordAndLeaseResult>((resolve, reject) => {
+      const id = nextWriterBatch++;
+      leaseRequests.set(id, { resolve, reject });
+      thread.ref();
+      const request: RecordAndLeaseRequest = { kind: 'lease', id, now, inputs, claim };
+      thread.postMessage(request);
+    });
+  };
+  const recordOnly = async (inputs: RecordAttemptInput[], now: number): Promise<boolean[]> => {
+    const result = await recordAndLeaseRaw(inputs, now, null);
+    if (result.channelsChanged) invalidateChannels();
+    return result.recorded;
+  };
+  const leaseClaim = (opts: ClaimOptions, limit: number, skipChannels: string[]): LeaseClaim => ({
+    now: opts.now,
+    owner: opts.owner,
+    limit,
+    leaseMs: opts.leaseMs,
+    maxInFlightPerChannel: opts.maxInFlightPerChannel,
+    skipChannels,
+  });
+
+  /**
+   * Turns a claim's rows into deliveries. A channel whose secrets cannot be read is deactivated (with an event)
+   * and its deliveries given back, pending; the claim then runs again for the rest of the batch without it (each
+   * round sets aside at least one channel, or ends the loop).
+   */
+  const completeClaim = async (
+    opts: ClaimOptions,
+    first: LeaseRows | null,
+    unreadable: UnreadableChannel[],
+  ): Promise<ClaimedDelivery[]> => {
+    const claimed: ClaimedDelivery[] = [];
+    const skipChannels: string[] = [];
+    let rows = first;
+    for (let round = 1; rows !== null; round++) {
       const channels = new Map<string, Channel>();
-      let setAside = false;
-      for (const r of all('SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))', channelIds)) {
+      const setAside: Array<{ row: Row; error: StoreIntegrityError }> = [];
+      for (const r of rows.channels) {
         try {
           channels.set(str(r, 'id'), toChannel(r, codec));
         } catch (error) {
           if (!(error instanceof StoreIntegrityError)) throw error;
-          unreadable.push(quarantineChannel(r, error, now));
-          setAside = true;
+          setAside.push({ row: r, error });
         }
       }
-      if (setAside && round < MAX_CLAIM_ROUNDS) continue;
-      const seqs = picked.filter((p) => channels.has(p.channelId)).map((p) => p.seq);
-      if (seqs.length === 0) return [];
-      const expiresAt = now + leaseMs;
-      const leased = all(
-        `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
-           leased_at = ?, updated_at = ?
-         WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
-        owner,
-        expiresAt,
-        expiresAt,
-        now,
-        now,
-        JSON.stringify(seqs),
-      );
-      const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
-      const messageIds = JSON.stringify([...new Set(leased.map((r) => str(r, 'message_id')))]);
-      const messages = new Map<string, MessageRecord>(
-        all('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))', messageIds).map((r) => [
-          str(r, 'id'),
-          toMessage(r),
-        ]),
-      );
-      const batch: ClaimedDelivery[] = [];
-      for (const seq of seqs) {
-        const delivery = toDelivery(bySeq.get(seq)!);
-        batch.push({
-          delivery,
-          message: messages.get(delivery.messageId)!,
-          channel: channels.get(delivery.channelId)!,
-        });
+      const messages = new Map<string, MessageRecord>(rows.messages.map((r) => [str(r, 'id'), toMessage(r)]));
+      const givenBack: string[] = [];
+      for (const r of rows.deliveries) {
+        const delivery = toDelivery(r);
+        const channel = channels.get(delivery.channelId);
+        if (channel === undefined) givenBack.push(delivery.id);
+        else claimed.push({ delivery, message: messages.get(delivery.messageId)!, channel });
       }
-      return batch;
+      if (setAside.length === 0) break;
+      await writeBesideWriter(() => {
+        for (const { row, error } of setAside) unreadable.push(quarantineChannel(row, error, opts.now));
+        run(
+          `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+             next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL, updated_at = ?
+           WHERE state = 'delivering' AND lease_owner = ? AND id IN (SELECT value FROM json_each(?))`,
+          opts.now,
+          opts.owner,
+          JSON.stringify(givenBack),
+        );
+      });
+      skipChannels.push(...setAside.map(({ row }) => str(row, 'id')));
+      if (round >= MAX_CLAIM_ROUNDS || claimed.length >= opts.limit) break;
+      rows = (await recordAndLeaseRaw([], opts.now, leaseClaim(opts, opts.limit - claimed.length, skipChannels))).lease;
     }
+    return claimed;
   };
 
   const store: Store = {
@@ -703,7 +633,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       flushPublishes();
       closed = true;
       // Publishes handed to the writer thread finish (or fail) before the connections close.
-      if (writerBatches.size > 0) await new Promise<void>((done) => (writerIdle = done));
+      if (writerBusy()) await new Promise<void>((done) => (writerIdle = done));
       const thread = writer;
       writer = null;
       if (thread !== null) {
@@ -903,7 +833,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     async claimDueDeliveries(opts) {
       if (opts.limit <= 0) return [];
       const unreadable: UnreadableChannel[] = [];
-      const claimed = await writeBesideWriter(() => claimInTx(opts, unreadable));
+      const first = await recordAndLeaseRaw([], opts.now, leaseClaim(opts, opts.limit, []));
+      const claimed = await completeClaim(opts, first.lease, unreadable);
       for (const u of unreadable) opts.onUnreadableChannel?.(u);
       return claimed;
     },
@@ -911,21 +842,19 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     async recordAttemptsAndClaim(inputs, now, claim) {
       // One transaction, one commit: the records first, so what they finish no longer counts as in flight.
       const unreadable: UnreadableChannel[] = [];
-      const result = await writeBesideWriter(() => {
-        const recorded = inputs.map((input) => recordOne(input, now));
-        const claimed = claim.limit > 0 ? claimInTx(claim, unreadable) : [];
-        return { recorded, claimed };
-      });
+      const first = await recordAndLeaseRaw(inputs, now, claim.limit > 0 ? leaseClaim(claim, claim.limit, []) : null);
+      if (first.channelsChanged) invalidateChannels();
+      const claimed = await completeClaim(claim, first.lease, unreadable);
       for (const u of unreadable) claim.onUnreadableChannel?.(u);
-      return result;
+      return { recorded: first.recorded, claimed };
     },
 
     async recordAttempt(input, now) {
-      return writeBesideWriter(() => recordOne(input, now));
+      return (await recordOnly([input], now))[0] ?? false;
     },
     async recordAttempts(inputs, now) {
       if (inputs.length === 0) return [];
-      return writeBesideWriter(() => inputs.map((input) => recordOne(input, now)));
+      return recordOnly(inputs, now);
     },
 
     async releaseLeases(owner, deliveryIds) {

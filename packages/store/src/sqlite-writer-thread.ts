@@ -1,10 +1,12 @@
-// The SQLite store's writer thread: commits batches of prepared publishes on its own connection, so the
-// B-tree and WAL work of publishing runs beside the event loop of the API instead of on it.
+// The SQLite store's writer thread: commits batches of prepared publishes, and the attempt records and claims of
+// the store's workers, on its own connection, so their B-tree and WAL work runs beside the event loop of the API
+// or worker instead of on it. One thread, one connection: these writes never wait on each other's locks.
 import { extname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { CheckpointThreadData } from './sqlite-checkpoint-thread.ts';
+import { type RecordAndLeaseRequest, type RecordAndLeaseResponse, recordAndLease } from './sqlite-lease.ts';
 import {
   applyBatch,
   sqliteStatements,
@@ -41,7 +43,23 @@ const checkpointHere = () => {
 checkpointer.on('error', checkpointHere);
 checkpointer.on('exit', checkpointHere);
 
-parentPort!.on('message', (message: string | { close: true }) => {
+parentPort!.on('message', (message: string | RecordAndLeaseRequest | { close: true }) => {
+  if (typeof message === 'object' && 'kind' in message) {
+    // Attempt records and claims: one transaction, the rows sent back for the store's thread to decode.
+    let response: RecordAndLeaseResponse;
+    try {
+      response = { kind: 'lease', id: message.id, ok: true, ...recordAndLease(db, sql, message) };
+    } catch (error) {
+      response = {
+        kind: 'lease',
+        id: message.id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
+    parentPort!.postMessage(response);
+    return;
+  }
   if (typeof message !== 'string') {
     closing = true;
     const exited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));

@@ -21,12 +21,13 @@ import {
 
 const T0 = 1_700_000_000_000;
 
-function createTempDatabase(): ContractDatabase {
+function createTempDatabase(writerThread = true): ContractDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
   const path = join(dir, 'nested', 'herald.db');
   let raw: DatabaseSync | undefined;
   return {
-    open: (keyring, clock) => createSqliteStore({ path, keyring, ...(clock === undefined ? {} : { clock }) }),
+    open: (keyring, clock) =>
+      createSqliteStore({ path, keyring, writerThread, ...(clock === undefined ? {} : { clock }) }),
     async sql(text) {
       raw ??= new DatabaseSync(path);
       return raw.prepare(text).all() as RawRow[];
@@ -39,6 +40,8 @@ function createTempDatabase(): ContractDatabase {
 }
 
 runStoreContract('sqlite', async () => createTempDatabase());
+// Without the writer thread every write runs on the store's own connection: the same contract holds.
+runStoreContract('sqlite (no writer thread)', async () => createTempDatabase(false));
 
 describe('sqlite adapter', () => {
   it('opens a sqlite: URL, creating parent directories, in WAL mode', async () => {
@@ -372,6 +375,68 @@ describe('sqlite adapter', () => {
       const second = writerOf();
       assert.ok(second !== null && second !== first, 'a new writer thread');
       assert.ok((await store.claimDueDeliveries(claimOptions(2, { limit: 500 }))).length >= 21);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('claims and records attempts on the writer thread, beside the event loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const store = await createSqliteStore({ path: join(dir, 'herald.db'), keyring: keyringA });
+    try {
+      const { application } = await seedApplication(store);
+      const writerOf = (store as unknown as Record<symbol, () => Worker | null>)[SQLITE_WRITER_THREAD]!;
+      assert.equal(writerOf(), null, 'nothing has needed the writer thread yet');
+      assert.deepEqual(await store.claimDueDeliveries(claimOptions(1, { limit: 10 })), []);
+      assert.ok(writerOf() !== null, 'the claim started the writer thread');
+      await store.publish(newMessage(application.id, { n: 1 }), planAll, 2);
+      const [claimed] = await store.claimDueDeliveries(claimOptions(3, { limit: 10 }));
+      assert.ok(claimed !== undefined);
+      // Decoded on this thread: the delivery with its message and its channel (secrets decrypted).
+      assert.equal(claimed.message.id, claimed.delivery.messageId);
+      assert.equal(claimed.channel.id, claimed.delivery.channelId);
+      assert.equal(claimed.channel.applicationId, application.id);
+      const { recorded, claimed: next } = await store.recordAttemptsAndClaim!(
+        [
+          {
+            deliveryId: claimed.delivery.id,
+            owner: 'w1',
+            attempt: newAttempt(claimed.delivery.id, 4, true),
+            resolution: { state: 'delivered' },
+          },
+        ],
+        5,
+        claimOptions(5, { limit: 10 }),
+      );
+      assert.deepEqual(recorded, [true]);
+      assert.deepEqual(next, []);
+      assert.equal((await store.getDelivery(application.id, claimed.delivery.id))?.state, 'delivered');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a claim a dying writer thread held, and the next claim on a new thread gets every delivery', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+    const store = await createSqliteStore({ path: join(dir, 'herald.db'), keyring: keyringA });
+    try {
+      const { application } = await seedApplication(store);
+      for (let n = 0; n < 5; n++) await store.publish(newMessage(application.id, { n }), planAll, 1);
+      const writerOf = (store as unknown as Record<symbol, () => Worker | null>)[SQLITE_WRITER_THREAD]!;
+      const first = writerOf();
+      assert.ok(first !== null);
+      // Handed to the thread at once; the thread dies before or after it commits.
+      const held = store.claimDueDeliveries(claimOptions(2, { limit: 10, leaseMs: 1000 }));
+      await first.terminate();
+      const [outcome] = await Promise.allSettled([held]);
+      if (outcome.status === 'rejected') assert.equal((outcome.reason as { code?: string }).code, 'WRITE_FAILED');
+      // Committed or not, nothing is lost: past the lease every delivery is claimable again, on a new thread.
+      const again = await store.claimDueDeliveries(claimOptions(2 + 1000 + 1, { limit: 10 }));
+      assert.equal(again.length, 5);
+      const second = writerOf();
+      assert.ok(second !== null && second !== first, 'a new writer thread');
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
