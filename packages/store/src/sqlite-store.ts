@@ -391,15 +391,17 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         workerData: { path: resolve(options.path), busyTimeoutMs: options.busyTimeoutMs ?? 5000 },
       },
     );
+    const whenIdle = () => {
+      if (writerBusy()) return;
+      self.unref();
+      writerIdle?.();
+      wakeQuietWaiters();
+    };
     self.on('message', (response: WriterResponse | RecordAndLeaseResponse) => {
       if ('kind' in response) {
         const request = leaseRequests.get(response.id);
         leaseRequests.delete(response.id);
-        if (!writerBusy()) {
-          self.unref();
-          writerIdle?.();
-          wakeQuietWaiters();
-        }
+        whenIdle();
         if (request === undefined) return;
         if (response.ok) request.resolve(response);
         else request.reject(new StoreError('WRITE_FAILED', `recording attempts or claiming failed: ${response.error}`));
@@ -407,11 +409,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       }
       const batch = writerBatches.get(response.batch);
       writerBatches.delete(response.batch);
-      if (!writerBusy()) {
-        self.unref();
-        writerIdle?.();
-        wakeQuietWaiters();
-      }
+      whenIdle();
       if (batch !== undefined) settlePublishes(batch, response.outcomes);
     });
     const lost = (reason: string) => {
