@@ -41,9 +41,30 @@ export interface RecordAndLeaseResult {
   lease: LeaseRows | null;
 }
 
+/**
+ * A claim's rows as they cross from the writer thread: deliveries and messages as one JSON string (a structured
+ * clone of the same objects cost several times as much on both threads), channels as rows (their sealed secrets
+ * are bytes).
+ */
+export interface LeaseWire {
+  json: string;
+  channels: Row[];
+}
+
 export type RecordAndLeaseResponse =
-  | ({ kind: 'lease'; id: number; ok: true } & RecordAndLeaseResult)
+  | ({ kind: 'lease'; id: number; ok: true } & Omit<RecordAndLeaseResult, 'lease'> & { lease: LeaseWire | null })
   | { kind: 'lease'; id: number; ok: false; error: string };
+
+export function leaseToWire(lease: LeaseRows | null): LeaseWire | null {
+  if (lease === null) return null;
+  return { json: JSON.stringify([lease.deliveries, lease.messages]), channels: lease.channels };
+}
+
+export function leaseFromWire(wire: LeaseWire | null): LeaseRows | null {
+  if (wire === null) return null;
+  const [deliveries, messages] = JSON.parse(wire.json) as [Row[], Row[]];
+  return { deliveries, messages, channels: wire.channels };
+}
 
 /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
 function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number; channelId: string }> {

@@ -34,6 +34,7 @@ import {
 import {
   type LeaseClaim,
   type LeaseRows,
+  leaseFromWire,
   type RecordAndLeaseRequest,
   type RecordAndLeaseResponse,
   type RecordAndLeaseResult,
@@ -403,7 +404,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         leaseRequests.delete(response.id);
         whenIdle();
         if (request === undefined) return;
-        if (response.ok) request.resolve(response);
+        if (response.ok) request.resolve({ ...response, lease: leaseFromWire(response.lease) });
         else request.reject(new StoreError('WRITE_FAILED', `recording attempts or claiming failed: ${response.error}`));
         return;
       }
@@ -523,7 +524,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       leaseRequests.set(id, { resolve, reject });
       thread.ref();
       const request: RecordAndLeaseRequest = { kind: 'lease', id, now, inputs, claim };
-      thread.postMessage(request);
+      thread.postMessage(JSON.stringify(request));
     });
   };
   const recordOnly = async (inputs: RecordAttemptInput[], now: number): Promise<boolean[]> => {

@@ -6,7 +6,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { CheckpointThreadData } from './sqlite-checkpoint-thread.ts';
-import { type RecordAndLeaseRequest, type RecordAndLeaseResponse, recordAndLease } from './sqlite-lease.ts';
+import {
+  leaseToWire,
+  type RecordAndLeaseRequest,
+  type RecordAndLeaseResponse,
+  recordAndLease,
+} from './sqlite-lease.ts';
 import {
   applyBatch,
   sqliteStatements,
@@ -43,23 +48,7 @@ const checkpointHere = () => {
 checkpointer.on('error', checkpointHere);
 checkpointer.on('exit', checkpointHere);
 
-parentPort!.on('message', (message: string | RecordAndLeaseRequest | { close: true }) => {
-  if (typeof message === 'object' && 'kind' in message) {
-    // Attempt records and claims: one transaction, the rows sent back for the store's thread to decode.
-    let response: RecordAndLeaseResponse;
-    try {
-      response = { kind: 'lease', id: message.id, ok: true, ...recordAndLease(db, sql, message) };
-    } catch (error) {
-      response = {
-        kind: 'lease',
-        id: message.id,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }
-    parentPort!.postMessage(response);
-    return;
-  }
+parentPort!.on('message', (message: string | { close: true }) => {
   if (typeof message !== 'string') {
     closing = true;
     const exited = new Promise<void>((resolve) => checkpointer.once('exit', () => resolve()));
@@ -72,7 +61,20 @@ parentPort!.on('message', (message: string | RecordAndLeaseRequest | { close: tr
     });
     return;
   }
-  const request = JSON.parse(message) as WriterRequest;
+  const request = JSON.parse(message) as WriterRequest | RecordAndLeaseRequest;
+  if ('kind' in request) {
+    // Attempt records and a claim: one transaction, the rows sent back for the store's thread to decode.
+    let response: RecordAndLeaseResponse;
+    try {
+      const result = recordAndLease(db, sql, request);
+      response = { kind: 'lease', id: request.id, ok: true, ...result, lease: leaseToWire(result.lease) };
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      response = { kind: 'lease', id: request.id, ok: false, error: detail };
+    }
+    parentPort!.postMessage(response);
+    return;
+  }
   const response: WriterResponse = { batch: request.batch, outcomes: applyBatch(db, sql, request.items) };
   parentPort!.postMessage(response);
 });
