@@ -431,9 +431,10 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     return self;
   };
 
-  // The hot writes of this connection (claims, attempt records) wait, without blocking the event loop, for the
-  // writer thread's batches in flight, and hold new ones back while they run: a BEGIN IMMEDIATE here while the
-  // writer holds the lock would sleep in SQLite's busy handler, the whole event loop with it (1 ms and more).
+  // Writes of this connection that can come often (claims and attempt records when there is no writer thread;
+  // giving back a claim's deliveries of an unreadable channel) wait, without blocking the event loop, for the
+  // writer thread's work in flight, and hold new publish batches back while they run: a BEGIN IMMEDIATE here while
+  // the writer holds the lock would sleep in SQLite's busy handler, the whole event loop with it (1 ms and more).
   let writerHeld = 0;
   let quietWaiters: Array<() => void> = [];
   const wakeQuietWaiters = () => {
