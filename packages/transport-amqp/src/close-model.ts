@@ -1,4 +1,4 @@
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 /**
  * Closes gracefully, but a broker that never answers connection.close-ok must not hang the
@@ -25,4 +25,21 @@ export async function closeModel(model: ChannelModel, graceMs: number): Promise<
     internals.stream?.destroy?.();
     internals.heartbeater?.clear?.();
   }
+}
+
+/**
+ * Closes a channel and waits (at most `graceMs`) for the broker's close-ok. The broker answers
+ * only after it has handled every frame sent on the channel before, acks included; closing just
+ * the connection right after an ack can lose the ack (RabbitMQ then requeues the message as
+ * redelivered). Never throws: a channel already gone is as good as closed.
+ */
+export async function closeChannel(ch: Channel, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    ch.close().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }

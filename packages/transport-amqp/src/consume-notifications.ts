@@ -4,7 +4,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqp
 import amqp from 'amqplib';
 import type { AmqpTlsOptions } from './amqp-destination.ts';
 import { parseAmqpUrl } from './amqp-destination.ts';
-import { closeModel } from './close-model.ts';
+import { closeChannel, closeModel } from './close-model.ts';
 import { AmqpTransportError } from './amqp-transport-error.ts';
 import { classifyConnectError } from './classify-amqp-error.ts';
 import { buildConnectOptions } from './connect-options.ts';
@@ -226,6 +226,8 @@ export async function consumeNotifications(options: ConsumeNotificationsOptions)
       ]);
       clearTimeout(timer);
     }
+    // The channel first: its close-ok proves the broker has the acks sent on it.
+    if (channelOpen) await closeChannel(ch, 2000);
     await closeModel(model, 2000);
     resolveClosed();
   }

@@ -263,6 +263,39 @@ describe('consumeNotifications', () => {
     assert.equal((await admin.ch.checkQueue('inbox')).messageCount, 0, 'all three acked before close');
   });
 
+  it('stop() keeps the acks of handlers that finish after the consumer was cancelled', async () => {
+    await using vhost = await createTestVhost();
+    // Queued before the consumer starts, so all five are in flight at once (prefetch 16).
+    await publishValid(vhost, 5);
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let finished = 0;
+    const consumer = await consumeNotifications(
+      consumerOptions(vhost, async () => {
+        await gate;
+        finished += 1;
+      }),
+    );
+    assert.ok(await waitFor(() => consumer.inFlight === 5));
+    await using admin = await openAdmin(vhost);
+    const stopping = consumer.stop({ timeoutMs: 30_000 });
+    // The handlers finish only once the broker has the cancel, so their acks are followed
+    // straight away by the close (the dead-lettering path reaches the same order after its confirm).
+    assert.ok(await waitFor(async () => (await admin.ch.checkQueue('inbox')).consumerCount === 0));
+    release();
+    await stopping;
+    assert.equal(finished, 5);
+    // A lost ack shows up as the message back in the queue, marked redelivered.
+    const back = await drainQueue(admin.ch, 'inbox');
+    assert.deepEqual(
+      back.map((m) => [m.properties.messageId, m.fields.redelivered]),
+      [],
+      'every ack sent before stop() resolved reached the broker',
+    );
+  });
+
   it('stop() gives up waiting after timeoutMs; the unfinished message goes back to the queue', async () => {
     await using vhost = await createTestVhost();
     const consumer = await consumeNotifications(consumerOptions(vhost, () => new Promise<void>(() => {})));
