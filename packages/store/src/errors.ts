@@ -11,7 +11,7 @@ export class StoreError extends Error {
 /** Bad store configuration (URL, keyring); thrown at start-up. */
 export class StoreConfigError extends StoreError {
   constructor(
-    code: 'ENCRYPTION_KEY_MISSING' | 'ENCRYPTION_KEY_INVALID' | 'STORE_URL_INVALID',
+    code: 'ENCRYPTION_KEY_MISSING' | 'ENCRYPTION_KEY_INVALID' | 'STORE_URL_INVALID' | 'STORE_OPTION_INVALID',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -28,11 +28,14 @@ import {
   toLazyChannel,
   toMessage,
   toRejectionCode,
+  MESSAGE_COLUMNS,
 } from './rows.ts';
 import {
   checkPlans,
+  claimBodyBudgetOf,
   DELIVERY_STATES,
   duplicateOrConflict,
+  GIVE_BACK_LEASE,
   MAX_CLAIM_ROUNDS,
   newDelivery,
   newMessageRecord,
@@ -63,6 +66,8 @@ export interface PostgresStoreOptions {
   /** Connections in the pool (default 10); one more is used for LISTEN once onNewWork is called. */
   poolSize?: number;
   clock?: () => number;
+  /** Most message body bytes one claim takes; the first delivery is taken whatever its size. Default 64 MiB. */
+  claimBodyBudgetBytes?: number;
 }
 
 const NEW_WORK_CHANNEL = 'herald_new_work';
@@ -84,17 +89,6 @@ const types: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-const MESSAGE_COLUMNS = [
-  'id',
-  'application_id',
-  'type',
-  'body',
-  'correlation_id',
-  'traceparent',
-  'idempotency_key',
-  'body_hash',
-  'created_at',
-];
 const CHANNEL_COLUMNS = [
   'id',
   'application_id',
@@ -110,7 +104,7 @@ const CHANNEL_COLUMNS = [
   'created_at',
   'updated_at',
 ];
-const prefixed = (alias: string, cols: string[], prefix: string) =>
+const prefixed = (alias: string, cols: readonly string[], prefix: string) =>
   cols.map((c) => `${alias}.${c} AS ${prefix}${c}`).join(', ');
 
 // Claims and attempt records commit asynchronously (synchronous_commit = off for their own transaction only, set
@@ -161,16 +155,24 @@ WITH heads AS (
     FROM oldest
   ) budget WHERE share > 0
 ), candidates AS (
-  SELECT x.ctid, x.seq, x.next_attempt_at FROM chosen ch CROSS JOIN LATERAL (
-    SELECT d.ctid, d.seq, d.next_attempt_at FROM deliveries d
+  SELECT x.ctid, x.seq, x.next_attempt_at, x.message_id FROM chosen ch CROSS JOIN LATERAL (
+    SELECT d.ctid, d.seq, d.next_attempt_at, d.message_id FROM deliveries d
     WHERE d.channel_id = ch.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
       AND ${ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq
     LIMIT ch.share
     FOR UPDATE OF d SKIP LOCKED
   ) x
+), ordered AS (
+  -- Oldest first, while the message bodies before each fit the budget ($6); octet_length reads a (toasted) body's
+  -- size, not the body. Locked rows left out are unlocked at commit, still pending.
+  SELECT c.ctid, c.seq, c.next_attempt_at,
+    row_number() OVER w AS n, sum(b.bytes) OVER w - b.bytes AS before
+  FROM (SELECT * FROM candidates ORDER BY next_attempt_at, seq LIMIT $3) c
+  CROSS JOIN LATERAL (SELECT octet_length(m.body) AS bytes FROM messages m WHERE m.id = c.message_id LIMIT 1) b
+  WINDOW w AS (ORDER BY c.next_attempt_at, c.seq ROWS UNBOUNDED PRECEDING)
 ), picked AS (
-  SELECT ctid, seq, next_attempt_at FROM candidates ORDER BY next_attempt_at, seq LIMIT $3
+  SELECT ctid, seq, next_attempt_at FROM ordered WHERE n = 1 OR before < $6::bigint
 ), leased AS (
   -- The rows are locked, so their ctid is stable: a TID scan, never a join that could scan the table.
   UPDATE deliveries d SET state = 'delivering', lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5,
@@ -348,6 +350,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
 function openPostgresStore(options: PostgresStoreOptions): Store {
   const clock = options.clock ?? Date.now;
+  const claimBodyBudget = claimBodyBudgetOf(options.claimBodyBudgetBytes);
   const codec = createSecretsCodec(options.keyring);
   const url = withSessionSettings(options.url);
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
@@ -499,8 +502,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
   ): Promise<UnreadableChannel[]> =>
     tx(async (client) => {
       await client.query(
-        `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-           next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL, updated_at = $3
+        `UPDATE deliveries SET ${GIVE_BACK_LEASE}, updated_at = $3
          WHERE id = ANY($1::text[]) AND lease_owner = $2 AND state = 'delivering'`,
         [setAside.flatMap((a) => a.deliveryIds), owner, now],
       );
@@ -978,6 +980,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           opts.limit - claimed.length,
           opts.owner,
           expiresAt,
+          claimBodyBudget,
         ]);
         const read = readClaimRows(result);
         claimed.push(...read.claimed);
@@ -1018,8 +1021,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async releaseLeases(owner, deliveryIds) {
-      const set = `state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-        next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL, updated_at = $2`;
+      const set = `${GIVE_BACK_LEASE}, updated_at = $2`;
       const n =
         deliveryIds === undefined
           ? await count(pool, `UPDATE deliveries SET ${set} WHERE state = 'delivering' AND lease_owner = $1`, [

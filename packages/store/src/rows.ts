@@ -82,6 +82,19 @@ export function toApiKey(r: Row): ApiKey {
   };
 }
 
+/** The columns toMessage reads (claims select exactly these). */
+export const MESSAGE_COLUMNS: readonly string[] = [
+  'id',
+  'application_id',
+  'type',
+  'body',
+  'correlation_id',
+  'traceparent',
+  'idempotency_key',
+  'body_hash',
+  'created_at',
+];
+
 export function toMessage(r: Row, prefix = ''): MessageRecord {
   return {
     id: str(r, `${prefix}id`),

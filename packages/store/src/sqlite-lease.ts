@@ -2,7 +2,7 @@
 // (sqlite-writer-thread.ts). Plain data in, plain rows out: it crosses a thread boundary. Secrets are not
 // decrypted here: the store turns the rows into deliveries, messages and channels on its own thread.
 import type { DatabaseSync } from 'node:sqlite';
-import { num, numOrNull, type Row, str } from './rows.ts';
+import { MESSAGE_COLUMNS, num, numOrNull, type Row, str } from './rows.ts';
 import { type SqliteStatements, unblockHead } from './sqlite-publish.ts';
 import { ORDERING_FREE, timeOrderedId } from './store-common.ts';
 import type { RecordAttemptInput } from './types.ts';
@@ -16,6 +16,8 @@ export interface LeaseClaim {
   maxInFlightPerChannel: number;
   /** Channels whose secrets could not be read in an earlier round: their deliveries are not taken. */
   skipChannels: string[];
+  /** Most message body bytes one claim takes (the first delivery is taken whatever its size). */
+  bodyBudgetBytes: number;
 }
 
 /** The rows of one claim: leased deliveries in claim order, their messages and channels (each once). */
@@ -38,33 +40,55 @@ export interface RecordAndLeaseResult {
   recorded: boolean[];
   /** A channel row changed (failure streak, disabled): cached channel lists are stale. */
   channelsChanged: boolean;
-  lease: LeaseRows | null;
+  lease: LeaseWire | null;
 }
 
 /**
- * A claim's rows as they cross from the writer thread: deliveries and messages as one JSON string (a structured
- * clone of the same objects cost several times as much on both threads), channels as rows (their sealed secrets
- * are bytes).
+ * A claim's rows as they leave leaseDue (and cross from the writer thread): deliveries and messages as one JSON
+ * text that SQLite builds itself (json_object), channels as rows (their sealed secrets are bytes). Building the
+ * text in SQL skips a JavaScript object per row and its JSON.stringify on the writer thread; a structured clone of
+ * the same rows cost several times as much on both threads.
  */
 export interface LeaseWire {
+  /** `[deliveries, messages]`: rows keyed by column name, deliveries in claim order. */
   json: string;
   channels: Row[];
 }
 
 export type RecordAndLeaseResponse =
-  | ({ kind: 'lease'; id: number; ok: true } & Omit<RecordAndLeaseResult, 'lease'> & { lease: LeaseWire | null })
+  | ({ kind: 'lease'; id: number; ok: true } & RecordAndLeaseResult)
   | { kind: 'lease'; id: number; ok: false; error: string };
-
-export function leaseToWire(lease: LeaseRows | null): LeaseWire | null {
-  if (lease === null) return null;
-  return { json: JSON.stringify([lease.deliveries, lease.messages]), channels: lease.channels };
-}
 
 export function leaseFromWire(wire: LeaseWire | null): LeaseRows | null {
   if (wire === null) return null;
   const [deliveries, messages] = JSON.parse(wire.json) as [Row[], Row[]];
   return { deliveries, messages, channels: wire.channels };
 }
+
+/** A row as a JSON object keyed by column name, built by SQLite (the columns toDelivery and toMessage read). */
+const jsonRow = (alias: string, columns: readonly string[]) =>
+  `json_object(${columns.map((c) => `'${c}', ${alias}.${c}`).join(', ')})`;
+const DELIVERY_JSON = jsonRow('d', [
+  'id',
+  'message_id',
+  'application_id',
+  'channel_id',
+  'state',
+  'attempts',
+  'attempts_at_reset',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_expires_at',
+  'ordering_key',
+  'coalesce_key',
+  'last_outcome',
+  'last_status_code',
+  'last_error',
+  'created_at',
+  'updated_at',
+  'delivered_at',
+]);
+const MESSAGE_JSON = jsonRow('m', MESSAGE_COLUMNS);
 
 /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
 function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number; channelId: string }> {
@@ -119,49 +143,63 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
 }
 
 /** Leases the deliveries a claim takes, inside the caller's transaction; null when none is claimable. */
-export function leaseDue(sql: SqliteStatements, claim: LeaseClaim): LeaseRows | null {
+export function leaseDue(sql: SqliteStatements, claim: LeaseClaim): LeaseWire | null {
   if (claim.limit <= 0) return null;
   const picked = pickDue(sql, claim);
   if (picked.length === 0) return null;
+  // The picked deliveries in claim order while their bodies fit the budget (octet_length reads a body's size, not
+  // the body). Every kept row is leased: the pick ran in this transaction and nothing else writes in between.
+  const kept = sql.get(
+    `WITH sized AS (
+       SELECT k.key AS ord, d.seq,
+         sum(octet_length(m.body)) OVER (ORDER BY k.key ROWS UNBOUNDED PRECEDING) - octet_length(m.body) AS before
+       FROM json_each(?) AS k CROSS JOIN deliveries d ON d.seq = k.value CROSS JOIN messages m ON m.id = d.message_id
+     )
+     SELECT json_group_array(seq ORDER BY ord) AS seqs FROM sized WHERE before < ? OR ord = 0`,
+    JSON.stringify(picked.map((p) => p.seq)),
+    claim.bodyBudgetBytes,
+  );
+  const seqs = str(kept!, 'seqs');
+  const keptSeqs = new Set(JSON.parse(seqs) as number[]);
   const channels = sql.all(
     'SELECT * FROM channels WHERE id IN (SELECT value FROM json_each(?))',
-    JSON.stringify([...new Set(picked.map((p) => p.channelId))]),
+    JSON.stringify([...new Set(picked.filter((p) => keptSeqs.has(p.seq)).map((p) => p.channelId))]),
   );
-  const seqs = picked.map((p) => p.seq);
   const expiresAt = claim.now + claim.leaseMs;
-  const leased = sql.all(
+  sql.run(
     `UPDATE deliveries SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?,
        leased_at = ?, updated_at = ?
-     WHERE seq IN (SELECT value FROM json_each(?)) RETURNING *`,
+     WHERE seq IN (SELECT value FROM json_each(?))`,
     claim.owner,
     expiresAt,
     expiresAt,
     claim.now,
     claim.now,
-    JSON.stringify(seqs),
+    seqs,
   );
-  const bySeq = new Map(leased.map((r) => [num(r, 'seq'), r]));
-  const deliveries: Row[] = [];
-  for (const seq of seqs) {
-    const row = bySeq.get(seq);
-    if (row !== undefined) deliveries.push(row);
-  }
-  const messages = sql.all(
-    'SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))',
-    JSON.stringify([...new Set(deliveries.map((r) => str(r, 'message_id')))]),
+  const deliveries = sql.get(
+    `SELECT json_group_array(${DELIVERY_JSON} ORDER BY k.key) AS j
+     FROM json_each(?) AS k CROSS JOIN deliveries d ON d.seq = k.value`,
+    seqs,
   );
-  return { deliveries, messages, channels };
+  const messages = sql.get(
+    `SELECT json_group_array(${MESSAGE_JSON}) AS j FROM messages m
+     WHERE m.id IN (SELECT d.message_id FROM deliveries d WHERE d.seq IN (SELECT value FROM json_each(?)))`,
+    seqs,
+  );
+  return { json: `[${str(deliveries!, 'j')},${str(messages!, 'j')}]`, channels };
 }
 
 /**
  * Records one attempt inside the caller's transaction: moves the delivery on (only while the lease is the
- * caller's), logs the attempt, keeps the channel's failure streak and disables the channel when asked.
+ * caller's), logs the attempt and disables the channel when asked. The channel's failure streak is the caller's
+ * (FailureStreaks: once per channel and batch). `channelId`: the recorded delivery's channel.
  */
 export function recordAttemptRow(
   sql: SqliteStatements,
   input: RecordAttemptInput,
   now: number,
-): { recorded: boolean; channelsChanged: boolean } {
+): { recorded: false; channelsChanged: false } | { recorded: true; channelsChanged: boolean; channelId: string } {
   const { attempt, resolution } = input;
   const row = sql.get(
     `UPDATE deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL,
@@ -204,14 +242,7 @@ export function recordAttemptRow(
     attempt.error,
     attempt.responseExcerpt,
   );
-  let channelsChanged =
-    (attempt.ok
-      ? sql.run('UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL', channelId)
-      : sql.run(
-          'UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL',
-          attempt.startedAt,
-          channelId,
-        )) > 0;
+  let channelsChanged = false;
   if (input.disableChannel !== undefined) {
     const changed = sql.run(
       'UPDATE channels SET is_active = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND is_active = 1',
@@ -231,7 +262,57 @@ export function recordAttemptRow(
       );
     }
   }
-  return { recorded: true, channelsChanged };
+  return { recorded: true, channelsChanged, channelId };
+}
+
+/**
+ * The failure streaks (channels.failing_since) a batch of recorded attempts leaves, written once per channel. In
+ * order, a success ends a channel's streak and the first failure after it starts one; with no success in the batch
+ * a failure starts a streak only where none is running. The same end state as writing after every attempt.
+ */
+class FailureStreaks {
+  readonly #byChannel = new Map<string, { okSeen: boolean; failingSince: number | null }>();
+
+  add(channelId: string, ok: boolean, startedAt: number): void {
+    let streak = this.#byChannel.get(channelId);
+    if (streak === undefined) {
+      streak = { okSeen: false, failingSince: null };
+      this.#byChannel.set(channelId, streak);
+    }
+    if (ok) {
+      streak.okSeen = true;
+      streak.failingSince = null;
+    } else if (streak.failingSince === null) {
+      streak.failingSince = startedAt;
+    }
+  }
+
+  /** Writes the streaks; true when a channel row changed. */
+  write(sql: SqliteStatements): boolean {
+    let changed = 0;
+    for (const [channelId, { okSeen, failingSince }] of this.#byChannel) {
+      if (!okSeen) {
+        changed += sql.run(
+          'UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NULL',
+          failingSince,
+          channelId,
+        );
+      } else if (failingSince === null) {
+        changed += sql.run(
+          'UPDATE channels SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL',
+          channelId,
+        );
+      } else {
+        changed += sql.run(
+          'UPDATE channels SET failing_since = ? WHERE id = ? AND failing_since IS NOT ?',
+          failingSince,
+          channelId,
+          failingSince,
+        );
+      }
+    }
+    return changed > 0;
+  }
 }
 
 /** Attempt records, then a claim for the room they leave, inside the caller's transaction. */
@@ -243,11 +324,15 @@ export function recordAndLeaseInTx(
 ): RecordAndLeaseResult {
   const recorded: boolean[] = [];
   let channelsChanged = false;
+  const streaks = new FailureStreaks();
   for (const input of inputs) {
     const r = recordAttemptRow(sql, input, now);
     recorded.push(r.recorded);
+    if (!r.recorded) continue;
     if (r.channelsChanged) channelsChanged = true;
+    streaks.add(r.channelId, input.attempt.ok, input.attempt.startedAt);
   }
+  if (streaks.write(sql)) channelsChanged = true;
   return { recorded, channelsChanged, lease: claim === null ? null : leaseDue(sql, claim) };
 }
 

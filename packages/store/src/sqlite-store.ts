@@ -33,7 +33,7 @@ import {
 } from './rows.ts';
 import {
   type LeaseClaim,
-  type LeaseRows,
+  type LeaseWire,
   leaseFromWire,
   type RecordAndLeaseRequest,
   type RecordAndLeaseResponse,
@@ -46,14 +46,17 @@ import {
   type PreparedPublish,
   sqliteStatements,
   tuneConnection,
+  READER_CACHE_KIB,
   WAL_AUTOCHECKPOINT_PAGES,
   type WriterRequest,
   type WriterResponse,
 } from './sqlite-publish.ts';
 import {
   checkPlans,
+  claimBodyBudgetOf,
   DELIVERY_STATES,
   duplicateOrConflict,
+  GIVE_BACK_LEASE,
   MAX_CLAIM_ROUNDS,
   newDelivery,
   newMessageRecord,
@@ -91,11 +94,19 @@ export interface SqliteStoreOptions {
    * ':memory:'). Off, they are written on the calling thread.
    */
   writerThread?: boolean;
+  /** Most message body bytes one claim takes; the first delivery is taken whatever its size. Default 64 MiB. */
+  claimBodyBudgetBytes?: number;
 }
 
 const MAX_PRUNE_BATCHES = 100_000;
 type PublishPlan = (activeChannels: Channel[]) => DeliveryPlan[];
 const MAX_CACHED_APPLICATIONS = 10_000;
+/**
+ * How long a non-empty cached channel list is used without asking whether another connection committed. A stale
+ * list costs nothing but a second round: the write transaction compares each publish's channels (id, updated_at)
+ * with the active ones and plans it again when they differ. An empty list is always checked before a 404.
+ */
+const CHANNEL_RECHECK_MS = 250;
 /** Most publishes committed together. */
 const MAX_PUBLISH_BATCH = 256;
 /** Times a publish is prepared again when the application's channels changed underneath it. */
@@ -121,13 +132,14 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 }
 
 function openSqliteStore(options: SqliteStoreOptions): Store {
+  const claimBodyBudget = claimBodyBudgetOf(options.claimBodyBudgetBytes);
   const clock = options.clock ?? Date.now;
   const codec = createSecretsCodec(options.keyring);
   const useWriterThread = options.path !== ':memory:' && options.writerThread !== false;
   if (options.path !== ':memory:') mkdirSync(dirname(resolve(options.path)), { recursive: true });
   const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   db.exec('PRAGMA journal_mode = WAL');
-  tuneConnection(db);
+  tuneConnection(db, READER_CACHE_KIB);
 
   // Prepared once per SQL text (the same helpers the writer thread uses on its connection).
   const statements = sqliteStatements(db);
@@ -168,6 +180,8 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     list: readonly Channel[];
     rows: Array<{ id: string; updatedAt: number; secrets: Uint8Array }>;
     version: number;
+    /** performance.now() when the list was last known current. */
+    checkedAt: number;
   }
   const activeChannels = new Map<string, CachedChannels>();
   const invalidateChannels = () => {
@@ -183,17 +197,28 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         Buffer.compare(c.secrets, bytes(r, 'secrets')) === 0
       );
     });
-  /** `version`: PRAGMA data_version as read by the caller (once per batch of publishes). */
-  const activeChannelsOf = (applicationId: string, version: number): readonly Channel[] => {
+  /**
+   * `versionNow`: PRAGMA data_version, read at most once per batch of publishes and only when a list is checked
+   * (each read starts a read transaction; after the writer thread's commits that also drops this connection's
+   * page cache).
+   */
+  const activeChannelsOf = (applicationId: string, versionNow: () => number): readonly Channel[] => {
     const hit = activeChannels.get(applicationId);
+    const checkedAt = performance.now();
+    if (hit !== undefined && hit.list.length > 0 && checkedAt - hit.checkedAt < CHANNEL_RECHECK_MS) return hit.list;
+    const version = versionNow();
     if (hit !== undefined) {
-      if (hit.version === version) return hit.list;
+      if (hit.version === version) {
+        hit.checkedAt = checkedAt;
+        return hit.list;
+      }
       const rows = all(
         'SELECT id, updated_at, secrets FROM channels WHERE application_id = ? AND is_active = 1 ORDER BY created_at, id',
         applicationId,
       );
       if (sameChannelRows(hit.rows, rows)) {
         hit.version = version;
+        hit.checkedAt = checkedAt;
         return hit.list;
       }
     }
@@ -207,6 +232,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       list,
       rows: rows.map((r) => ({ id: str(r, 'id'), updatedAt: num(r, 'updated_at'), secrets: bytes(r, 'secrets') })),
       version,
+      checkedAt,
     });
     return list;
   };
@@ -299,9 +325,9 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   };
 
   /** The publish ready to write, or its result when there is nothing to write. */
-  const preparePublish = (p: QueuedPublish, version: number): PreparedPublish | PublishResult => {
+  const preparePublish = (p: QueuedPublish, versionNow: () => number): PreparedPublish | PublishResult => {
     const { message } = p;
-    const channels = activeChannelsOf(message.applicationId, version);
+    const channels = activeChannelsOf(message.applicationId, versionNow);
     const plans = channels.length === 0 ? [] : checkPlans(p.plan([...channels]), channels);
     // With a key, an earlier message under it is answered even when no channel is active now.
     if (plans.length === 0 && message.idempotencyKey == null) return { ok: false, reason: 'no_active_channel' };
@@ -404,7 +430,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         leaseRequests.delete(response.id);
         whenIdle();
         if (request === undefined) return;
-        if (response.ok) request.resolve({ ...response, lease: leaseFromWire(response.lease) });
+        if (response.ok) request.resolve(response);
         else request.reject(new StoreError('WRITE_FAILED', `recording attempts or claiming failed: ${response.error}`));
         return;
       }
@@ -465,16 +491,14 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
         continue;
       }
       const batch: Prepared[] = [];
-      let version: number;
-      try {
-        version = num(get('PRAGMA data_version')!, 'data_version');
-      } catch (error) {
-        for (const p of queued) p.reject(error);
-        continue;
-      }
+      let version: number | undefined;
+      const versionNow = () => {
+        version ??= num(get('PRAGMA data_version')!, 'data_version');
+        return version;
+      };
       for (const p of queued) {
         try {
-          const prepared = preparePublish(p, version);
+          const prepared = preparePublish(p, versionNow);
           if ('ok' in prepared) p.resolve(prepared);
           else batch.push([p, prepared]);
         } catch (error) {
@@ -540,6 +564,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     leaseMs: opts.leaseMs,
     maxInFlightPerChannel: opts.maxInFlightPerChannel,
     skipChannels,
+    bodyBudgetBytes: claimBodyBudget,
   });
 
   /**
@@ -549,12 +574,12 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
    */
   const completeClaim = async (
     opts: ClaimOptions,
-    first: LeaseRows | null,
+    first: LeaseWire | null,
     unreadable: UnreadableChannel[],
   ): Promise<ClaimedDelivery[]> => {
     const claimed: ClaimedDelivery[] = [];
     const skipChannels: string[] = [];
-    let rows = first;
+    let rows = leaseFromWire(first);
     for (let round = 1; rows !== null; round++) {
       const channels = new Map<string, Channel>();
       const setAside: Array<{ row: Row; error: StoreIntegrityError }> = [];
@@ -578,8 +603,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       await writeBesideWriter(() => {
         for (const { row, error } of setAside) unreadable.push(quarantineChannel(row, error, opts.now));
         run(
-          `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-             next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL, updated_at = ?
+          `UPDATE deliveries SET ${GIVE_BACK_LEASE}, updated_at = ?
            WHERE state = 'delivering' AND lease_owner = ? AND id IN (SELECT value FROM json_each(?))`,
           opts.now,
           opts.owner,
@@ -588,7 +612,9 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
       });
       skipChannels.push(...setAside.map(({ row }) => str(row, 'id')));
       if (round >= MAX_CLAIM_ROUNDS || claimed.length >= opts.limit) break;
-      rows = (await recordAndLeaseRaw([], opts.now, leaseClaim(opts, opts.limit - claimed.length, skipChannels))).lease;
+      rows = leaseFromWire(
+        (await recordAndLeaseRaw([], opts.now, leaseClaim(opts, opts.limit - claimed.length, skipChannels))).lease,
+      );
     }
     return claimed;
   };
@@ -858,8 +884,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async releaseLeases(owner, deliveryIds) {
-      const set = `state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-        next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL, updated_at = ?`;
+      const set = `${GIVE_BACK_LEASE}, updated_at = ?`;
       const n =
         deliveryIds === undefined
           ? run(`UPDATE deliveries SET ${set} WHERE state = 'delivering' AND lease_owner = ?`, clock(), owner)

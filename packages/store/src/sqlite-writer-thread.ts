@@ -6,16 +6,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { CheckpointThreadData } from './sqlite-checkpoint-thread.ts';
-import {
-  leaseToWire,
-  type RecordAndLeaseRequest,
-  type RecordAndLeaseResponse,
-  recordAndLease,
-} from './sqlite-lease.ts';
+import { type RecordAndLeaseRequest, type RecordAndLeaseResponse, recordAndLease } from './sqlite-lease.ts';
 import {
   applyBatch,
   sqliteStatements,
   tuneConnection,
+  WRITER_CACHE_KIB,
   WAL_AUTOCHECKPOINT_PAGES,
   type WriterRequest,
   type WriterResponse,
@@ -29,7 +25,7 @@ export interface WriterThreadData {
 const CHECKPOINT_INTERVAL_MS = 250;
 const { path, busyTimeoutMs } = workerData as WriterThreadData;
 const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-tuneConnection(db);
+tuneConnection(db, WRITER_CACHE_KIB);
 const sql = sqliteStatements(db);
 // The WAL is checkpointed by a thread of its own (sqlite-checkpoint-thread.ts), passive checkpoints four times a
 // second: an automatic checkpoint here ran inside a commit and held every publish of the batch (and the ones
@@ -67,7 +63,7 @@ parentPort!.on('message', (message: string | { close: true }) => {
     let response: RecordAndLeaseResponse;
     try {
       const result = recordAndLease(db, sql, request);
-      response = { kind: 'lease', id: request.id, ok: true, ...result, lease: leaseToWire(result.lease) };
+      response = { kind: 'lease', id: request.id, ok: true, ...result };
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       response = { kind: 'lease', id: request.id, ok: false, error: detail };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { StoreError, StoreInputError } from './errors.ts';
+import { StoreConfigError, StoreError, StoreInputError } from './errors.ts';
 import type {
   Channel,
   Delivery,
@@ -127,3 +127,27 @@ export function timeOrderedId(now: number = Date.now()): string {
   const t = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);
   return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
 }
+
+/**
+ * Most message body bytes one claim takes by default (the first delivery is taken whatever its size). Without a
+ * bound, a batch of large messages could pass what one string can hold (SQLite's claim crosses its writer thread as
+ * one JSON text: SQLite's 1e9 bytes, V8's 2^29 characters) or the worker's heap (PostgreSQL rows), and fail every
+ * claim behind it. 64 MiB is 64 messages at the API's default body limit of 1 MiB.
+ */
+export const CLAIM_BODY_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** A store's claimBodyBudgetBytes option, checked: the default when absent, StoreConfigError when not a positive integer. */
+export function claimBodyBudgetOf(bytes: number | undefined): number {
+  const budget = bytes ?? CLAIM_BODY_BUDGET_BYTES;
+  if (!Number.isSafeInteger(budget) || budget < 1) {
+    throw new StoreConfigError('STORE_OPTION_INVALID', 'claimBodyBudgetBytes must be a positive integer');
+  }
+  return budget;
+}
+
+/**
+ * The SET clause (without updated_at) that gives a lease back: pending again, due when it was claimed (its
+ * next_attempt_at had been moved to the lease expiry), no owner.
+ */
+export const GIVE_BACK_LEASE = `state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+  next_attempt_at = COALESCE(leased_at, next_attempt_at), leased_at = NULL`;

@@ -77,6 +77,43 @@ export function newAttempt(
   };
 }
 
+/** The claim byte budget claimsWithinBodyBudget expects the store to be opened with. */
+export const CLAIM_BODY_BUDGET_FOR_TESTS = 2500;
+
+/** A store opened with claimBodyBudgetBytes CLAIM_BODY_BUDGET_FOR_TESTS takes bodies up to it, and at least one. */
+export async function claimsWithinBodyBudget(store: Store): Promise<void> {
+  const { application } = await seedApplication(store);
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const m = newMessage(application.id, { i, pad: 'x'.repeat(980) });
+    assert.ok(m.body.length > 1000 && m.body.length < 1100);
+    const r = await store.publish(m, planAll, 10 + i);
+    assert.ok(r.ok);
+    ids.push(r.deliveries[0]!.id);
+  }
+  // Bodies before each delivery: 0, ~1,000, ~2,000 bytes are under 2,500; the fourth would start past it.
+  const first = await store.claimDueDeliveries(claimOptions(100, { limit: 10 }));
+  assert.deepEqual(
+    first.map((c) => c.delivery.id),
+    ids.slice(0, 3),
+  );
+  const second = await store.claimDueDeliveries(claimOptions(100, { limit: 10 }));
+  assert.deepEqual(
+    second.map((c) => c.delivery.id),
+    ids.slice(3),
+  );
+  // A message over the whole budget still goes, alone.
+  const big = await store.publish(newMessage(application.id, { pad: 'y'.repeat(5000) }), planAll, 200);
+  await store.publish(newMessage(application.id, { n: 'small' }), planAll, 201);
+  assert.ok(big.ok);
+  const alone = await store.claimDueDeliveries(claimOptions(300, { limit: 10 }));
+  assert.deepEqual(
+    alone.map((c) => c.delivery.id),
+    [big.deliveries[0]!.id],
+  );
+  assert.equal((await store.claimDueDeliveries(claimOptions(300, { limit: 10 }))).length, 1);
+}
+
 export async function seedApplication(store: Store, options: ChannelOptions = {}, name = 'app') {
   const application = await store.createApplication({ name });
   const channel = await store.createChannel({
@@ -499,9 +536,11 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.ok(seen.every((c) => Object.isFrozen(c) && Object.isFrozen(c.options)));
           assert.deepEqual(byId(channel.id).secrets, { secretHeaderValue: 'hdr-app' });
           assert.deepEqual(byId(channel.id), await store.getChannel(application.id, channel.id));
-          // A blob that no longer decrypts fails only whoever reads it; publish itself never does.
+          // A blob that no longer decrypts fails only whoever reads it; publish itself never does. (Written by
+          // another connection, as another process would: with the row's updated_at, which publish compares.)
           await db.sql(
-            `UPDATE channels SET secrets = (SELECT secrets FROM channels WHERE id = '${channel.id}') WHERE id = '${second.id}'`,
+            `UPDATE channels SET secrets = (SELECT secrets FROM channels WHERE id = '${channel.id}'),
+               updated_at = updated_at + 1 WHERE id = '${second.id}'`,
           );
           const r = await publishOk(store, newMessage(application.id, { a: 2 }), (channels) => {
             seen = channels;
@@ -539,6 +578,17 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           await store.deleteChannel(application.id, channel.id);
           const none = await store.publish(newMessage(application.id, { n: 6 }), planAll, T0);
           assert.deepEqual(none, { ok: false, reason: 'no_active_channel' });
+          // No channel a moment ago is never taken on trust: one activated behind the store's back counts at once.
+          const revived = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: false,
+            includeImageData: true,
+            config: webhook,
+          });
+          assert.deepEqual(await store.publish(newMessage(application.id, { n: 7 }), planAll, T0), none);
+          await db.sql(`UPDATE channels SET is_active = ${name === 'sqlite' ? 1 : 'true'} WHERE id = '${revived.id}'`);
+          assert.deepEqual(await targets(8), [revived.id]);
         });
       });
 
@@ -695,6 +745,35 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.deepEqual(c.channel.secrets, { secretHeaderValue: 'hdr-app' });
           assert.deepEqual(await store.claimDueDeliveries(claimOptions(T0 + 200, { owner: 'worker-b' })), []);
           assert.deepEqual(await store.claimDueDeliveries(claimOptions(T0 + 200, { limit: 0 })), []);
+        });
+      });
+
+      it('hands over a claimed delivery and its message exactly as stored, whatever their text holds', async () => {
+        await withStore(async (store) => {
+          const { application } = await seedApplication(store);
+          // Raw text columns hold what PostgreSQL text can (no NUL); the JSON body escapes the rest.
+          const tricky = 'quote " backslash \\ newline \n tab \t bell \u0007 é 漢字 🦊 </script>';
+          const r = await publishOk(
+            store,
+            newMessage(
+              application.id,
+              { text: `${tricky} nul \u0000 lone \ud800`, nested: { list: [1, 2.5, null, true], big: 2 ** 53 - 1 } },
+              {
+                correlationId: `corr ${tricky}`,
+                traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+                idempotencyKey: `key ${tricky}`,
+              },
+            ),
+            planWith('order "key" 🦊', null),
+            T0,
+          );
+          const [c] = await store.claimDueDeliveries(claimOptions(T0 + 1, { owner: 'worker "a" 🦊' }));
+          assert.ok(c !== undefined);
+          assert.deepEqual(c.message, r.message);
+          assert.deepEqual(c.message, await store.getMessage(application.id, r.message.id));
+          assert.deepEqual(c.delivery, await store.getDelivery(application.id, r.deliveries[0]!.id));
+          assert.equal(c.delivery.orderingKey, 'order "key" 🦊');
+          assert.equal(c.delivery.leaseOwner, 'worker "a" 🦊');
         });
       });
 

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Channel, createPostgresStore, createStore, type Store } from '@herald/store';
+import { type Channel, createPostgresStore, createStore, type Store, StoreConfigError } from '@herald/store';
 import { createTestDatabase, createTestSchema, type TestDatabase } from '@herald/testing';
 import pg from 'pg';
 import {
+  CLAIM_BODY_BUDGET_FOR_TESTS,
   type ContractDatabase,
   claimOptions,
+  claimsWithinBodyBudget,
   keyringA,
   newAttempt,
   newMessage,
@@ -50,6 +52,31 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Pro
 }
 
 describe('postgres adapter', () => {
+  it("takes message bodies up to a claim's byte budget, and at least one delivery", async () => {
+    const schema = await createTestSchema('herald_store');
+    const store = await createPostgresStore({
+      url: schema.url,
+      keyring: keyringA,
+      poolSize: 2,
+      claimBodyBudgetBytes: CLAIM_BODY_BUDGET_FOR_TESTS,
+    });
+    try {
+      await claimsWithinBodyBudget(store);
+    } finally {
+      await store.close();
+      await schema.drop();
+    }
+  });
+
+  it('refuses a claim byte budget that is not a positive integer', async () => {
+    for (const claimBodyBudgetBytes of [0, -1, 1.5]) {
+      await assert.rejects(
+        createPostgresStore({ url: 'postgres://127.0.0.1/none', keyring: keyringA, claimBodyBudgetBytes }),
+        (e: unknown) => e instanceof StoreConfigError && e.code === 'STORE_OPTION_INVALID',
+      );
+    }
+  });
+
   it('two processes migrating one empty database at once both succeed and apply each migration once', async () => {
     const db = await createSchemaDatabase();
     const stores: Store[] = [];

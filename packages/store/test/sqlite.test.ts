@@ -8,8 +8,10 @@ import type { Worker } from 'node:worker_threads';
 import { createSqliteStore, createStore, StoreConfigError } from '@herald/store';
 import { SQLITE_WRITER_THREAD } from '../src/sqlite-store.ts';
 import {
+  CLAIM_BODY_BUDGET_FOR_TESTS,
   type ContractDatabase,
   claimOptions,
+  claimsWithinBodyBudget,
   keyringA,
   newAttempt,
   newMessage,
@@ -440,6 +442,33 @@ describe('sqlite adapter', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  for (const writerThread of [true, false]) {
+    it(`takes message bodies up to a claim's byte budget, and at least one delivery (writer thread ${writerThread ? 'on' : 'off'})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+      const store = await createSqliteStore({
+        path: join(dir, 'herald.db'),
+        keyring: keyringA,
+        writerThread,
+        claimBodyBudgetBytes: CLAIM_BODY_BUDGET_FOR_TESTS,
+      });
+      try {
+        await claimsWithinBodyBudget(store);
+      } finally {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('refuses a claim byte budget that is not a positive integer', async () => {
+    for (const claimBodyBudgetBytes of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(
+        createSqliteStore({ path: ':memory:', keyring: keyringA, claimBodyBudgetBytes }),
+        (e: unknown) => e instanceof StoreConfigError && e.code === 'STORE_OPTION_INVALID',
+      );
     }
   });
 
