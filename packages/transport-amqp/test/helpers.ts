@@ -75,6 +75,7 @@ export async function listConnections(vhost: string): Promise<ManagedConnection[
 /**
  * Force-closes every connection of the vhost from the broker side (as an operator or a failover
  * would). The management API lists a new connection only after its next stats emission, so wait for it.
+ * Returns how many it closed.
  */
 export async function killConnections(vhost: string): Promise<number> {
   let list: ManagedConnection[] = [];
@@ -82,8 +83,17 @@ export async function killConnections(vhost: string): Promise<number> {
     list = await listConnections(vhost);
     return list.length > 0;
   }, 15_000);
-  for (const c of list) await rabbitManagement('DELETE', `/connections/${encodeURIComponent(c.name)}`);
-  return list.length;
+  let killed = 0;
+  for (const c of list) {
+    try {
+      await rabbitManagement('DELETE', `/connections/${encodeURIComponent(c.name)}`);
+      killed += 1;
+    } catch (err) {
+      // Listed but closed meanwhile (the listing lags behind the broker): nothing left to kill.
+      if (!(err instanceof Error && / answered 404:/.test(err.message))) throw err;
+    }
+  }
+  return killed;
 }
 
 /** A TCP server on 127.0.0.1 with a per-socket behaviour; counts connections. */

@@ -193,8 +193,17 @@ describe('publisher against RabbitMQ', () => {
       };
       const workers = Array.from({ length: 32 }, worker);
       assert.ok(await waitFor(() => outcomes.length >= 100, 20_000), 'publishes are flowing');
-      assert.ok((await killConnections(vhost.name)) >= 1);
-      killed = true;
+      const someFailed = () => outcomes.some((o) => o.code !== 'delivered');
+      // A kill can land when every publish sent so far is already confirmed (the broker confirms what it
+      // has before it closes): nothing fails and the next publishes open a new connection. Kill that one
+      // too, a bounded number of times, until the close meets publishes in flight.
+      let closedByBroker = 0;
+      for (let round = 0; round < 10 && !someFailed() && Date.now() < deadline; round++) {
+        closedByBroker += await killConnections(vhost.name);
+        killed = closedByBroker > 0;
+        await waitFor(someFailed, 2_000);
+      }
+      assert.ok(closedByBroker >= 1, 'the broker closed the connection');
       await Promise.all(workers);
       const failed = outcomes.filter((o) => o.code !== 'delivered');
       assert.ok(failed.length > 0, 'the kill hit publishes in flight');
