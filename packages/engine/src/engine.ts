@@ -549,7 +549,8 @@ export function createEngine(options: EngineOptions): Engine {
           applicationId: input.applicationId,
           type: parsed.type,
           body,
-          bodyHash: sha256Hex(body),
+          // The hash only serves the idempotency key's conflict check: a message without a key gets none.
+          bodyHash: input.idempotencyKey == null ? '' : sha256Hex(body),
           correlationId: input.correlationId ?? null,
           traceparent: input.traceparent ?? null,
           idempotencyKey: input.idempotencyKey ?? null,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   type AttemptEvent,
@@ -432,6 +432,31 @@ for (const kind of ADAPTERS) {
         idempotencyKey: 'key-1',
       });
       assert.deepEqual(conflict, { ok: false, reason: 'idempotency_conflict', messageId: [...ids][0] });
+    });
+
+    it('stores the body hash for a message with an idempotency key only, where the conflict check uses it', async () => {
+      await using t = await openTestStore(kind);
+      const appId = await createApp(t.store);
+      await createWebhookChannel(t.store, appId);
+      const engine = createEngine({ store: t.store, transports: {}, retention: null });
+      const keyed = await engine.publish({
+        applicationId: appId,
+        body: progressMessage(appId, randomUUID(), 10),
+        idempotencyKey: 'key-hash',
+      });
+      const keyless = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), 11) });
+      assert.ok(keyed.ok && keyless.ok);
+      const storedKeyed = await t.store.getMessage(appId, keyed.message.id);
+      const storedKeyless = await t.store.getMessage(appId, keyless.message.id);
+      assert.ok(storedKeyed !== null);
+      assert.equal(storedKeyed.bodyHash, createHash('sha256').update(storedKeyed.body).digest('hex'));
+      assert.equal(storedKeyless?.bodyHash, '');
+      // Two keyless publishes of the same body stay two messages.
+      const body = progressMessage(appId, randomUUID(), 12);
+      const a = await engine.publish({ applicationId: appId, body });
+      const b = await engine.publish({ applicationId: appId, body });
+      assert.ok(a.ok && b.ok && !a.duplicate && !b.duplicate);
+      assert.notEqual(a.message.id, b.message.id);
     });
 
     it('prunes old attempts and delivered messages with the configured ages', async () => {

@@ -149,7 +149,10 @@ export interface MessageRecord {
   correlationId: string | null;
   traceparent: string | null;
   idempotencyKey: string | null;
-  /** sha256 hex of the body, to refuse a different body under the same idempotency key. */
+  /**
+   * sha256 hex of the body, to refuse a different body under the same idempotency key. The engine leaves it
+   * empty ('') for a message without an idempotency key, where nothing compares it.
+   */
   bodyHash: string;
   createdAt: number;
 }
