@@ -46,9 +46,12 @@ function nextCall(conn: signalR.HubConnection, target: string): Promise<unknown[
   });
 }
 
+/** Polls every 10 ms for up to 10 s: generous, so a machine busy with other test suites does not fail it. */
 async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  const deadline = Date.now() + 10_000;
+  for (let i = 0; i < 10_000; i++) {
     if (predicate()) return;
+    if (Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.fail(`timed out waiting for ${what}`);
