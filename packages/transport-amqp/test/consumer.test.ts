@@ -71,6 +71,22 @@ async function publishValid(vhost: TestVhost, count: number, body: object = prog
   return ids;
 }
 
+/** A consumer whose handlers wait until `release()`; `finished()` counts the handlers that ran to the end. */
+async function gatedConsumer(vhost: TestVhost) {
+  let release = (): void => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let finished = 0;
+  const consumer = await consumeNotifications(
+    consumerOptions(vhost, async () => {
+      await gate;
+      finished += 1;
+    }),
+  );
+  return { consumer, release, finished: () => finished };
+}
+
 describe('consumeNotifications', () => {
   it('hands validated messages to the handler and acks them', async () => {
     await using vhost = await createTestVhost();
@@ -236,17 +252,7 @@ describe('consumeNotifications', () => {
 
   it('stop() waits for in-flight handlers, which then ack', async () => {
     await using vhost = await createTestVhost();
-    let release = (): void => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let finished = 0;
-    const consumer = await consumeNotifications(
-      consumerOptions(vhost, async () => {
-        await gate;
-        finished += 1;
-      }),
-    );
+    const { consumer, release, finished } = await gatedConsumer(vhost);
     await publishValid(vhost, 3);
     assert.ok(await waitFor(() => consumer.inFlight === 3));
     let stopped = false;
@@ -257,7 +263,7 @@ describe('consumeNotifications', () => {
     assert.equal(stopped, false, 'stop waits while handlers run');
     release();
     await stopping;
-    assert.equal(finished, 3);
+    assert.equal(finished(), 3);
     assert.equal(consumer.inFlight, 0);
     await using admin = await openAdmin(vhost);
     assert.equal((await admin.ch.checkQueue('inbox')).messageCount, 0, 'all three acked before close');
@@ -267,17 +273,7 @@ describe('consumeNotifications', () => {
     await using vhost = await createTestVhost();
     // Queued before the consumer starts, so all five are in flight at once (prefetch 16).
     await publishValid(vhost, 5);
-    let release = (): void => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let finished = 0;
-    const consumer = await consumeNotifications(
-      consumerOptions(vhost, async () => {
-        await gate;
-        finished += 1;
-      }),
-    );
+    const { consumer, release, finished } = await gatedConsumer(vhost);
     assert.ok(await waitFor(() => consumer.inFlight === 5));
     await using admin = await openAdmin(vhost);
     const stopping = consumer.stop({ timeoutMs: 30_000 });
@@ -286,7 +282,7 @@ describe('consumeNotifications', () => {
     assert.ok(await waitFor(async () => (await admin.ch.checkQueue('inbox')).consumerCount === 0));
     release();
     await stopping;
-    assert.equal(finished, 5);
+    assert.equal(finished(), 5);
     // A lost ack shows up as the message back in the queue, marked redelivered.
     const back = await drainQueue(admin.ch, 'inbox');
     assert.deepEqual(
