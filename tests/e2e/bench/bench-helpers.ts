@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface FastReceiver {
+  /** The receiver's process id (its CPU time is read from /proc). */
+  pid: number | undefined;
   port: number;
   url: string;
   stats(): Promise<{ total: number; unique: number; firstArrivalMs: number; lastArrivalMs: number }>;
@@ -34,6 +36,7 @@ export async function startFastReceiver(): Promise<FastReceiver> {
     child.once('exit', () => reject(new Error('fast receiver exited')));
   });
   return {
+    pid: child.pid,
     port,
     url: `http://127.0.0.1:${port}/hook`,
     stats: () => ask('stats'),

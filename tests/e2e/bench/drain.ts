@@ -7,6 +7,7 @@ import { createTestDatabase } from '@herald/testing';
 import { Pool } from 'undici';
 import { type AppProcess, spawnApp } from '../src/app-process.ts';
 import { type FastReceiver, progressBody, sleep } from './bench-helpers.ts';
+import { commandCpuNs, cpuPerUnit, type ProcessCpu, processCpu } from './cpu-usage.ts';
 
 export interface DrainSettings {
   n: number;
@@ -23,12 +24,41 @@ export interface DrainSettings {
   log: (line: string) => void;
 }
 
-/** Deliveries per second of a bare undici POST loop to the receiver. */
-export async function measureBareLoop(receiver: FastReceiver, count: number, settings: DrainSettings): Promise<number> {
+/** CPU per request or delivery, in µs: the sender's main thread and other threads, and the receiver's process. */
+export interface CpuSplit {
+  mainUs: number;
+  threadsUs: number;
+  receiverUs: number;
+  /** PostgreSQL's processes (server and backends), for a drain on PostgreSQL. */
+  postgresUs?: number;
+}
+
+function split(
+  sender: { mainUs: number; threadsUs: number } | null,
+  receiver: { mainUs: number; threadsUs: number } | null,
+): CpuSplit | null {
+  if (sender === null || receiver === null) return null;
+  return { ...sender, receiverUs: Math.round(10 * (receiver.mainUs + receiver.threadsUs)) / 10 };
+}
+
+interface CpuReading {
+  delivered: number;
+  workers: Array<ProcessCpu | null>;
+  receiver: ProcessCpu | null;
+  postgresNs: number | null;
+}
+
+/** Requests per second of a bare undici POST loop to the receiver, and the CPU each request cost on both ends. */
+export async function measureBareLoop(
+  receiver: FastReceiver,
+  count: number,
+  settings: DrainSettings,
+): Promise<{ perSecond: number; cpu: CpuSplit | null }> {
   await receiver.reset();
   const pool = new Pool(`http://127.0.0.1:${receiver.port}`, { connections: settings.connections });
   const body = JSON.stringify(progressBody());
   let next = 0;
+  const cpuBefore = [processCpu(process.pid), processCpu(receiver.pid)];
   const started = performance.now();
   const loop = async () => {
     while (next < count) {
@@ -45,8 +75,13 @@ export async function measureBareLoop(receiver: FastReceiver, count: number, set
   };
   await Promise.all(Array.from({ length: settings.bareConcurrency }, loop));
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = [processCpu(process.pid), processCpu(receiver.pid)];
   await pool.close();
-  return count / seconds;
+  const cpu = split(
+    cpuPerUnit(cpuBefore.slice(0, 1), cpuAfter.slice(0, 1), count),
+    cpuPerUnit(cpuBefore.slice(1), cpuAfter.slice(1), count),
+  );
+  return { perSecond: count / seconds, cpu };
 }
 
 interface Seeded {
@@ -100,7 +135,7 @@ export async function measureDrain(
   workers: number,
   receiver: FastReceiver,
   settings: DrainSettings,
-): Promise<{ deliveriesPerSecond: number; seconds: number; delivered: number; backlog: number }> {
+): Promise<{ deliveriesPerSecond: number; seconds: number; delivered: number; backlog: number; cpu: CpuSplit | null }> {
   const keyringSpec = generateKeyringSpec();
   let seeded: Seeded;
   if (kind === 'sqlite') {
@@ -140,16 +175,39 @@ export async function measureDrain(
     }
     const deadline = Date.now() + settings.timeoutMs;
     let stats = await receiver.stats();
+    // CPU from the first arrival seen to the last: the workers' start-up is left out.
+    const workerPids = procs.map((p) => p.child.pid);
+    let cpuStart: CpuReading | null = null;
+    let cpuEnd: CpuReading | null = null;
     for (let i = 0; i < 100_000 && stats.unique < backlog && Date.now() < deadline; i++) {
       await sleep(100);
       stats = await receiver.stats();
+      const reading = {
+        delivered: stats.unique,
+        workers: workerPids.map(processCpu),
+        receiver: processCpu(receiver.pid),
+        postgresNs: kind === 'postgres' ? commandCpuNs('postgres') : null,
+      };
+      if (cpuStart === null && stats.unique > 0) cpuStart = reading;
+      else if (cpuStart !== null) cpuEnd = reading;
       for (const p of procs) {
         if (p.child.exitCode !== null) throw new Error(`${p.name} exited early:\n${p.output().slice(-2000)}`);
       }
     }
     if (stats.unique < backlog) settings.log(`  drain budget spent: ${stats.unique}/${backlog} delivered`);
     const seconds = Math.max(0.001, (stats.lastArrivalMs - stats.firstArrivalMs) / 1000);
-    return { deliveriesPerSecond: (stats.unique - 1) / seconds, seconds, delivered: stats.unique, backlog };
+    let cpu: CpuSplit | null = null;
+    if (cpuStart !== null && cpuEnd !== null) {
+      const units = cpuEnd.delivered - cpuStart.delivered;
+      cpu = split(
+        cpuPerUnit(cpuStart.workers, cpuEnd.workers, units),
+        cpuPerUnit([cpuStart.receiver], [cpuEnd.receiver], units),
+      );
+      if (cpu !== null && cpuStart.postgresNs !== null && cpuEnd.postgresNs !== null && units > 0) {
+        cpu.postgresUs = Math.round((cpuEnd.postgresNs - cpuStart.postgresNs) / units / 100) / 10;
+      }
+    }
+    return { deliveriesPerSecond: (stats.unique - 1) / seconds, seconds, delivered: stats.unique, backlog, cpu };
   } finally {
     await Promise.all(procs.map((p) => p.stop('SIGTERM', 10_000)));
     await seeded.cleanup();

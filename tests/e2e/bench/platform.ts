@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, round, startFastReceiver } from './bench-helpers.ts';
-import { type DrainSettings, measureBareLoop, measureDrain } from './drain.ts';
+import { type CpuSplit, type DrainSettings, measureBareLoop, measureDrain } from './drain.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,32 +63,56 @@ async function runSteadyStateProcess(rate: number, seconds: number): Promise<Rec
 }
 
 const receiver = await startFastReceiver();
-const figures: Record<string, number | string | null> = { n };
+const figures: Record<string, number | string | null | CpuSplit> = { n };
+const cpuLines: string[] = [];
 try {
   const bare: number[] = [];
+  const bareCpu: CpuSplit[] = [];
+  const runBare = async () => {
+    const run = await measureBareLoop(receiver, bareCount, settings);
+    bare.push(run.perSecond);
+    if (run.cpu !== null) bareCpu.push(run.cpu);
+  };
+  const cpuLine = (what: string, cpu: CpuSplit | null, sender: string) =>
+    cpu === null
+      ? ''
+      : `  CPU per ${what}: ${sender} ${cpu.mainUs} µs, other threads ${cpu.threadsUs} µs; receiver ${cpu.receiverUs} µs${cpu.postgresUs === undefined ? '' : `; PostgreSQL ${cpu.postgresUs} µs`}`;
   log(
     `bare undici POST loop: ${bareCount} requests, ${settings.bareConcurrency} in flight, ${settings.connections} connections`,
   );
-  bare.push(await measureBareLoop(receiver, bareCount, settings));
+  await runBare();
 
   if (!skip.has('sqlite')) {
     log(`drain on SQLite, one worker process (concurrency ${settings.concurrency}, batch ${settings.batchSize})`);
     const sqlite = await measureDrain('sqlite', 1, receiver, settings);
-    bare.push(await measureBareLoop(receiver, bareCount, settings));
+    await runBare();
     figures['sqliteDrainPerSecond'] = round(sqlite.deliveriesPerSecond);
+    figures['sqliteCpuUs'] = sqlite.cpu;
+    cpuLines.push(cpuLine('delivery, SQLite drain', sqlite.cpu, 'worker main thread'));
     figures['sqliteBacklog'] = sqlite.backlog;
     figures['sqliteDelivered'] = sqlite.delivered;
   }
   if (!skip.has('postgres')) {
     log('drain on PostgreSQL, two worker processes');
     const pg = await measureDrain('postgres', 2, receiver, settings);
-    bare.push(await measureBareLoop(receiver, bareCount, settings));
+    await runBare();
     figures['postgresDrainPerSecond'] = round(pg.deliveriesPerSecond);
+    figures['postgresCpuUs'] = pg.cpu;
+    cpuLines.push(cpuLine('delivery, PostgreSQL drain', pg.cpu, "two workers' main threads"));
     figures['postgresBacklog'] = pg.backlog;
     figures['postgresDelivered'] = pg.delivered;
   }
   const bareMedian = median(bare);
   figures['bareLoopPerSecond'] = round(bareMedian);
+  const bareCpuMedian: CpuSplit | null =
+    bareCpu.length === 0
+      ? null
+      : {
+          mainUs: round(median(bareCpu.map((c) => c.mainUs))),
+          threadsUs: round(median(bareCpu.map((c) => c.threadsUs))),
+          receiverUs: round(median(bareCpu.map((c) => c.receiverUs))),
+        };
+  figures['bareCpuUs'] = bareCpuMedian;
   figures['bareLoopRuns'] = bare.length;
   if (typeof figures['sqliteDrainPerSecond'] === 'number') {
     figures['sqliteRatio'] = round(figures['sqliteDrainPerSecond'] / bareMedian, 3);
@@ -104,6 +128,9 @@ try {
 
   log('');
   log(`bare loop (median of ${bare.length}): ${round(bareMedian)} req/s`);
+  for (const line of [cpuLine('request, bare loop (medians)', bareCpuMedian, 'client main thread'), ...cpuLines]) {
+    if (line !== '') log(line);
+  }
   if (figures['sqliteDrainPerSecond'] !== undefined) {
     log(
       `SQLite drain:      ${figures['sqliteDrainPerSecond']} deliveries/s  = ${round(Number(figures['sqliteRatio']) * 100)} % of bare (goal ≥ 50 %)`,
