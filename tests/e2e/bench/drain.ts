@@ -175,25 +175,25 @@ export async function measureDrain(
     }
     const deadline = Date.now() + settings.timeoutMs;
     let stats = await receiver.stats();
-    // CPU from the first arrival seen to the last: the workers' start-up is left out.
+    // CPU from the first arrival seen to the end of the drain: the workers' start-up is left out. Read twice only,
+    // so the polling adds no /proc scans while the drain runs.
     const workerPids = procs.map((p) => p.child.pid);
+    const readCpu = (delivered: number): CpuReading => ({
+      delivered,
+      workers: workerPids.map(processCpu),
+      receiver: processCpu(receiver.pid),
+      postgresNs: kind === 'postgres' ? commandCpuNs('postgres') : null,
+    });
     let cpuStart: CpuReading | null = null;
-    let cpuEnd: CpuReading | null = null;
     for (let i = 0; i < 100_000 && stats.unique < backlog && Date.now() < deadline; i++) {
       await sleep(100);
       stats = await receiver.stats();
-      const reading = {
-        delivered: stats.unique,
-        workers: workerPids.map(processCpu),
-        receiver: processCpu(receiver.pid),
-        postgresNs: kind === 'postgres' ? commandCpuNs('postgres') : null,
-      };
-      if (cpuStart === null && stats.unique > 0) cpuStart = reading;
-      else if (cpuStart !== null) cpuEnd = reading;
+      if (cpuStart === null && stats.unique > 0) cpuStart = readCpu(stats.unique);
       for (const p of procs) {
         if (p.child.exitCode !== null) throw new Error(`${p.name} exited early:\n${p.output().slice(-2000)}`);
       }
     }
+    const cpuEnd = cpuStart === null ? null : readCpu(stats.unique);
     if (stats.unique < backlog) settings.log(`  drain budget spent: ${stats.unique}/${backlog} delivered`);
     const seconds = Math.max(0.001, (stats.lastArrivalMs - stats.firstArrivalMs) / 1000);
     let cpu: CpuSplit | null = null;
