@@ -217,6 +217,23 @@ describe('the documented channel configuration API', () => {
     assert.equal(stored?.secrets.password, 'securePassword123', 'the password is kept, encrypted, for delivery');
   });
 
+  it('keeps the stored password when an update writes back the mask it read, and replaces it with a real one', async () => {
+    const put = (password: string) =>
+      h.app.request(`${BASE}/RabbitMQ?applicationId=${APP}&configurationId=${rabbitId}`, {
+        method: 'PUT',
+        headers: h.a.headers,
+        body: formData({ ...RABBIT_BODY, password, isActive: false }),
+      });
+    const masked = await put('********');
+    assert.equal(masked.status, 200);
+    assert.equal((await h.store.getChannel(APP, rabbitId))?.secrets.password, 'securePassword123');
+    const replaced = await put('anotherPassword456');
+    assert.equal(replaced.status, 200);
+    assert.equal((await h.store.getChannel(APP, rabbitId))?.secrets.password, 'anotherPassword456');
+    const back = await put('securePassword123');
+    assert.equal(back.status, 200);
+  });
+
   it('updates a WebHook channel with PUT', async () => {
     const res = await h.app.request(
       `${BASE}/WebHook?applicationId=${APP}&configurationId=${webhookId}`,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -136,7 +136,12 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
   const clock = options.clock ?? Date.now;
   const codec = createSecretsCodec(options.keyring);
   const useWriterThread = options.path !== ':memory:' && options.writerThread !== false;
-  if (options.path !== ':memory:') mkdirSync(dirname(resolve(options.path)), { recursive: true });
+  if (options.path !== ':memory:') {
+    mkdirSync(dirname(resolve(options.path)), { recursive: true });
+    // A new database file is private to its owner (it holds tenants' messages, key hashes and sealed secrets);
+    // SQLite gives the -wal and -shm files the database file's mode. An existing file keeps the mode it has.
+    closeSync(openSync(options.path, 'a', 0o600));
+  }
   const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   db.exec('PRAGMA journal_mode = WAL');
   tuneConnection(db, READER_CACHE_KIB);

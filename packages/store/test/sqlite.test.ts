@@ -53,6 +53,11 @@ describe('sqlite adapter', () => {
       const store = await createStore({ url: `sqlite:${path}`, keyring: keyringA });
       assert.equal(store.kind, 'sqlite');
       await store.ping();
+      const { application } = await seedApplication(store);
+      await store.publish(newMessage(application.id), planAll, T0);
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        assert.equal(statSync(file).mode & 0o777, 0o600, `${file} is readable and writable by its owner only`);
+      }
       await store.close();
       await store.close();
       assert.equal(existsSync(path), true);

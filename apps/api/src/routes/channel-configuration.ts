@@ -3,6 +3,7 @@ import {
   ChannelConfigurationListResponse,
   ChannelConfigurationResponse,
   DeleteChannelConfigurationResponse,
+  PASSWORD_MASK,
   ProblemDetails,
   RabbitMqChannelRequest,
   SignalRChannelRequest,
@@ -92,12 +93,15 @@ async function rabbitParts(
   deps: ResolvedDeps,
   req: RabbitMqChannelRequest,
   prev: Channel | null,
-): Promise<{ config: RabbitMqChannelConfig; secrets: ChannelSecrets; options: ChannelOptions }> {
+): Promise<{ config: RabbitMqChannelConfig; secrets?: ChannelSecrets; options: ChannelOptions }> {
   await checkDestination(deps.destinationPolicy, 'url', req.url, { schemes: ['amqp:', 'amqps:'] });
   const prevConfig = prev?.kind === 2 ? (prev.config as RabbitMqChannelConfig) : undefined;
+  // A client that reads a configuration and writes it back sends the mask Herald returned in place of the
+  // password: on an update that keeps the stored password instead of replacing it with the mask.
+  const keepPassword = prevConfig !== undefined && req.password === PASSWORD_MASK;
   return {
     config: { ...(prevConfig ?? {}), url: req.url, username: req.username, queueName: req.queueName },
-    secrets: { password: req.password },
+    ...(keepPassword ? {} : { secrets: { password: req.password } }),
     options: options(req, prev?.options),
   };
 }
