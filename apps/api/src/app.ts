@@ -9,13 +9,13 @@ import { ApiError, notFound } from './api-error.ts';
 import { createApiKeyCache } from './api-key-cache.ts';
 import { CachedTrieRouter } from './cached-router.ts';
 import type { ApiEnvBindings, AppDeps, Principal } from './app-types.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, checkRequestedApplication } from './authenticate.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createRandomPool } from './random-pool.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { nodeIncoming, requestHeader } from './node-request.ts';
 import { hasBody, payloadTooLarge, readBody } from './read-body.ts';
-import { createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
+import { bindLikeAspNet, createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { channelConfigurationRoutes } from './routes/channel-configuration.ts';
@@ -165,10 +165,9 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
         principal = await authenticate(c, deps, route.auth);
         c.set('principal', principal);
         if (principal.role === 'application') {
-          // Another application's id is "not found", before anything else is looked at.
-          const requested = readQuery(c.req.url, ['applicationId'])['applicationId'];
-          if (requested !== undefined && requested.toLowerCase() !== principal.applicationId)
-            throw notFound('application');
+          // Another application's id is "not found" (and one that is not a UUID a 400), before anything else
+          // is looked at.
+          checkRequestedApplication(principal, readQuery(c.req.url, ['applicationId'])['applicationId']);
         }
         const limitKey = principal.applicationId ?? `key:${principal.apiKey.id}`;
         const rate = principal.applicationId === null ? null : await rateFor(principal.applicationId);
@@ -192,9 +191,15 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
           const message = 'expected a request body';
           throw new ApiError('invalid_request', message, { errors: { $: [message] } });
         }
-        body = parseOrThrow(route.body, await readBody(c, route.bodyKinds, deps.bodyLimitBytes), traceId);
+        const raw = await readBody(c, route.bodyKinds, deps.bodyLimitBytes);
+        body = parseOrThrow(route.body, route.aspNetBinding ? bindLikeAspNet(route.body, raw) : raw, traceId);
       }
-      return route.handler({ c, deps, params, query, body, principal: principal as Principal, traceId });
+      const res = await route.handler({ c, deps, params, query, body, principal: principal as Principal, traceId });
+      // JSON answers name their charset, as ASP.NET's do (`application/json; charset=utf-8`).
+      if (res.headers.get('content-type') === 'application/json') {
+        res.headers.set('content-type', 'application/json; charset=utf-8');
+      }
+      return res;
     });
   }
 

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { Uuid } from '@herald/schemas';
 import type { ApiKey } from '@herald/store';
 import { ApiError, notFound } from './api-error.ts';
 import { requestHeader } from './node-request.ts';
@@ -78,21 +79,36 @@ export async function authenticate(
  * The application a request acts on. An application caller acts on its own (a different
  * `requested` id is a 404: existence is never revealed); an operator names one that exists.
  */
+/**
+ * The `applicationId` a request names, checked against the caller: not a UUID is a 400 naming the field
+ * (as ASP.NET's model binding answers); an application principal naming another application is a 404, exactly
+ * like an application that does not exist. Returns the lower-cased id, or undefined when none was named.
+ */
+export function checkRequestedApplication(principal: Principal, requested: string | undefined): string | undefined {
+  if (requested === undefined) return undefined;
+  const parsed = Uuid.safeParse(requested);
+  if (!parsed.success) {
+    const message = parsed.error.issues[0]?.message ?? 'expected a UUID';
+    throw new ApiError('invalid_request', message, { errors: { applicationId: [message] } });
+  }
+  const id = requested.toLowerCase();
+  if (principal.role === 'application' && id !== principal.applicationId) throw notFound('application');
+  return id;
+}
+
 export async function scopeApplication(
   deps: ResolvedDeps,
   principal: Principal,
   requested: string | undefined,
 ): Promise<string> {
-  if (principal.role === 'application') {
-    if (requested !== undefined && requested.toLowerCase() !== principal.applicationId) throw notFound('application');
-    return principal.applicationId!;
-  }
-  const id = requested ?? principal.applicationId ?? undefined;
+  const named = checkRequestedApplication(principal, requested);
+  if (principal.role === 'application') return principal.applicationId!;
+  const id = named ?? principal.applicationId ?? undefined;
   if (id === undefined) {
     const message = 'expected applicationId (operators name the application they act on)';
     throw new ApiError('invalid_request', message, { errors: { applicationId: [message] } });
   }
-  const app = await deps.store.getApplication(id.toLowerCase());
+  const app = await deps.store.getApplication(id);
   if (app === null) throw notFound('application');
   return app.id;
 }

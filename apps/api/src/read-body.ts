@@ -47,6 +47,16 @@ export function checkJsonShape(value: unknown, limits: { maxDepth: number; maxNo
     if (nodes + stack.length + keys.length > limits.maxNodes) throw tooMany(limits.maxNodes);
     for (const key of keys) {
       if (hasNul(key)) throw nulRefused('$');
+      // JSON.parse keeps "__proto__" as an own key, but any later copy or spread of the object turns it into a
+      // prototype change (prototype pollution) or drops it silently: refused wherever it appears. So is a
+      // "constructor" object carrying "prototype", the other pollution path.
+      if (key === '__proto__') throw badRequest(key, 'expected no "__proto__" key anywhere in the JSON body');
+      if (key === 'constructor') {
+        const inner = (v as Record<string, unknown>)[key];
+        if (typeof inner === 'object' && inner !== null && Object.hasOwn(inner, 'prototype')) {
+          throw badRequest(key, 'expected no "constructor.prototype" anywhere in the JSON body');
+        }
+      }
       stack.push([(v as Record<string, unknown>)[key], depth + 1]);
     }
   }
@@ -96,7 +106,9 @@ async function parseFormBytes(bytes: Uint8Array, contentType: string): Promise<F
  */
 export async function readBody(c: Context, kinds: readonly BodyKind[], limit: number): Promise<unknown> {
   const type = mediaType(c);
-  const isJson = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+  // text/json too: ASP.NET's JSON input formatter takes it, so the documents' clients may send it.
+  const isJson =
+    type === 'application/json' || type === 'text/json' || (type.startsWith('application/') && type.endsWith('+json'));
   const isForm = type === 'multipart/form-data' || type === 'application/x-www-form-urlencoded';
   if (isJson && kinds.includes('json')) {
     let text: string;

@@ -25,6 +25,19 @@ describe('createPathCanonicalizer', () => {
   });
   it('leaves unknown paths alone', () => {
     assert.equal(canon('/nothing/Here'), '/nothing/Here');
+    assert.equal(canon('/nothing/Here/'), '/nothing/Here/');
+  });
+  it('ignores one trailing slash, as ASP.NET routing does, but never matches an empty parameter', () => {
+    assert.equal(
+      canon('/api/v1/notification/channelconfiguration/all/'),
+      '/api/v1/Notification/ChannelConfiguration/All',
+    );
+    assert.equal(canon('/api/v1/herald/deliveries/d-1/'), '/api/v1/herald/deliveries/d-1');
+    assert.equal(canon('/api/v1/herald/deliveries/'), '/api/v1/herald/deliveries/');
+    assert.equal(
+      canon('/api/v1/Notification/ChannelConfiguration/All//'),
+      '/api/v1/Notification/ChannelConfiguration/All//',
+    );
   });
 });
 
@@ -70,6 +83,13 @@ describe('checkJsonShape', () => {
         ),
       /at most 5 JSON values/,
     );
+  });
+
+  it('refuses "__proto__" and "constructor.prototype" at any depth, keeps a plain "constructor" value', () => {
+    assert.throws(() => checkJsonShape(JSON.parse('{"a":{"b":[{"__proto__":{"x":1}}]}}')), /"__proto__"/);
+    assert.throws(() => checkJsonShape(JSON.parse('{"__proto__":null}')), /"__proto__"/);
+    assert.throws(() => checkJsonShape(JSON.parse('{"a":{"constructor":{"prototype":{}}}}')), /constructor\.prototype/);
+    checkJsonShape(JSON.parse('{"a":{"constructor":"text","prototype":1}}'));
   });
 });
 

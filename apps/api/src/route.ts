@@ -48,6 +48,8 @@ export interface RouteSpec<P, Q, B> {
   body?: B;
   /** Body encodings accepted (default JSON only). */
   bodyKinds?: readonly BodyKind[];
+  /** Bind body field names ignoring case and read empty or null optional fields as absent (see bindLikeAspNet). */
+  aspNetBinding?: boolean;
   /** JSON Schema documenting the body when `body` cannot (it is validated in the handler). */
   openapiBody?: Record<string, unknown>;
   /** Extra request headers to document. */
@@ -69,6 +71,7 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   bodyKinds: readonly BodyKind[];
+  aspNetBinding?: boolean;
   openapiBody?: Record<string, unknown>;
   headers: readonly { name: string; description: string; required?: boolean }[];
   responses: Record<number, RouteResponseSpec>;
@@ -99,7 +102,8 @@ export type ResolvedDeps = AppDeps &
 
 /**
  * Maps a request path to its route's documented casing (ASP.NET matches paths case-insensitively):
- * static segments compare ignoring case, parameter segments are kept as sent.
+ * static segments compare ignoring case, parameter segments are kept as sent. One trailing slash is
+ * ignored, as ASP.NET's routing ignores it (`/All/` is `/All`).
  */
 export function createPathCanonicalizer(patterns: readonly string[]): (path: string) => string {
   const compiled = [...new Set(patterns)].map((p) =>
@@ -107,7 +111,7 @@ export function createPathCanonicalizer(patterns: readonly string[]): (path: str
   );
   const exact = new Map<string, string>();
   for (const p of patterns) if (!p.includes(':') && !p.includes('*')) exact.set(p.toLowerCase(), p);
-  return (path) => {
+  const match = (path: string): string | undefined => {
     const direct = exact.get(path.toLowerCase());
     if (direct !== undefined) return direct;
     const parts = path.split('/');
@@ -120,9 +124,20 @@ export function createPathCanonicalizer(patterns: readonly string[]): (path: str
           ok = false;
           break;
         }
+        // A parameter segment is never empty (`/deliveries/` is not a delivery).
+        if (s === null && parts[i] === '') {
+          ok = false;
+          break;
+        }
       }
       if (ok) return segs.map((s, i) => s ?? parts[i]).join('/');
     }
+    return undefined;
+  };
+  return (path) => {
+    const found = match(path);
+    if (found !== undefined) return found;
+    if (path.length > 1 && path.endsWith('/') && !path.endsWith('//')) return match(path.slice(0, -1)) ?? path;
     return path;
   };
 }
@@ -150,4 +165,37 @@ export function readQuery(url: string, names: readonly string[]): Record<string,
     }
   }
   return Object.fromEntries(out);
+}
+
+/**
+ * A body as ASP.NET binds it for the documented endpoints, so their clients work unchanged: a field name in
+ * another letter case (`IsActive`, `webhookUrl`) is the declared field; an optional field sent empty (a form's
+ * `orderingKey=`) or null is absent. The same field sent twice in different cases with different values is a
+ * 400 naming it, never a guess. Names that match nothing are left for the schema to refuse as unknown.
+ */
+export function bindLikeAspNet(schema: z.ZodType, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('shape' in schema)) return value;
+  const shape = (schema as z.ZodObject).shape as Record<string, z.ZodType>;
+  const byLower = new Map(Object.keys(shape).map((k) => [k.toLowerCase(), k]));
+  const out: Record<string, unknown> = Object.create(null);
+  const sentAs = new Map<string, string>();
+  for (const [key, v] of Object.entries(value)) {
+    const name = Object.hasOwn(shape, key) ? key : (byLower.get(key.toLowerCase()) ?? key);
+    const earlier = sentAs.get(name);
+    if (earlier !== undefined) {
+      if (JSON.stringify(out[name]) !== JSON.stringify(v)) {
+        const message = `expected one value; received the field as ${JSON.stringify(earlier)} and ${JSON.stringify(key.slice(0, 100))}`;
+        throw new ApiError('invalid_request', message, { errors: { [name]: [message] } });
+      }
+      continue;
+    }
+    sentAs.set(name, key);
+    out[name] = v;
+  }
+  for (const [name, field] of Object.entries(shape)) {
+    const v = out[name];
+    if ((v === '' || v === null) && Object.hasOwn(out, name) && field.safeParse(undefined).success) delete out[name];
+  }
+  // A plain object again (own properties only, so "__proto__" stays a field the schema refuses).
+  return Object.fromEntries(Object.entries(out));
 }

@@ -295,3 +295,123 @@ describe('the documented channel configuration API', () => {
     assert.equal(again.status, 404);
   });
 });
+
+describe('binding request bodies and paths as the documented (ASP.NET) server does', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness();
+  });
+  after(() => h.close());
+
+  const del = (id: string) =>
+    h.app.request(`${BASE}?applicationId=${APP}&configurationId=${id}`, { method: 'DELETE', headers: h.a.headers });
+
+  it('takes field names in any letter case, text/json, a trailing slash, and a missing includeImageData (false)', async () => {
+    const res = await h.app.request(`${BASE.toLowerCase()}/webhook/?applicationId=${APP}`, {
+      method: 'POST',
+      headers: { ...h.a.headers, 'content-type': 'text/json; charset=utf-8' },
+      body: JSON.stringify({
+        IsActive: true,
+        RetryCount: 3,
+        WebHookUrl: 'https://webhook.site/example',
+        exponentialbackofffactor: 2,
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+    const body = await readJson(res);
+    assert.equal(body.isActive, true);
+    assert.equal(body.includeImageData, false);
+    assert.equal(
+      body.notificationChannelConfigurationJSON,
+      '{"WebHookUrl":"https://webhook.site/example","RetryCount":3,"ExponentialBackoffFactor":2.0}',
+    );
+    assert.equal((await del(body.id)).status, 200);
+  });
+
+  it('reads empty or null optional fields as absent, in forms and JSON; an update without includeImageData keeps it', async () => {
+    const form = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, {
+      method: 'POST',
+      headers: h.a.headers,
+      body: formData({
+        ...WEBHOOK_BODY,
+        orderingKey: '',
+        secretHeaderName: '',
+        secretHeaderValue: '',
+        maxInFlight: '',
+      }),
+    });
+    assert.equal(form.status, 200);
+    const created = await readJson(form);
+    assert.equal(created.includeImageData, true);
+    const put = await h.app.request(
+      `${BASE}/WebHook?applicationId=${APP}&configurationId=${created.id}`,
+      jsonInit('PUT', h.a.headers, {
+        isActive: false,
+        retryCount: 4,
+        webHookUrl: 'https://webhook.site/example',
+        exponentialBackoffFactor: 2,
+        orderingKey: null,
+        signingSecret: null,
+      }),
+    );
+    assert.equal(put.status, 200);
+    const updated = await readJson(put);
+    assert.equal(updated.isActive, false);
+    assert.equal(updated.includeImageData, true, 'omitted on update: kept');
+    // A documented (required) field sent empty is still an error naming it.
+    const empty = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, {
+      method: 'POST',
+      headers: h.a.headers,
+      body: formData({ ...WEBHOOK_BODY, webHookUrl: '' }),
+    });
+    assert.equal(empty.status, 400);
+    assert.ok((await readJson(empty)).errors.webHookUrl);
+    assert.equal((await del(created.id)).status, 200);
+  });
+
+  it('refuses one field sent in two letter cases with different values (400 naming it), and unknown names', async () => {
+    const twice = await h.app.request(
+      `${BASE}/WebHook?applicationId=${APP}`,
+      jsonInit('POST', h.a.headers, { ...WEBHOOK_BODY, IsActive: false }),
+    );
+    assert.equal(twice.status, 400);
+    assert.ok((await readJson(twice)).errors.isActive);
+    const unknown = await h.app.request(
+      `${BASE}/WebHook?applicationId=${APP}`,
+      jsonInit('POST', h.a.headers, { ...WEBHOOK_BODY, webHookUri: 'https://webhook.site/x' }),
+    );
+    assert.equal(unknown.status, 400);
+    assert.ok((await readJson(unknown)).errors.webHookUri);
+    const list = await readJson(await h.app.request(`${BASE}/All?applicationId=${APP}`, { headers: h.a.headers }));
+    assert.equal(list.length, 0, 'nothing was created by the refused requests');
+  });
+
+  it('answers 400 naming applicationId when it is not a UUID, 404 for another well-formed one', async () => {
+    const bad = await h.app.request(`${BASE}/All?applicationId=not-a-uuid`, { headers: h.a.headers });
+    assert.equal(bad.status, 400);
+    assert.ok((await readJson(bad)).errors.applicationId);
+    const other = await h.app.request(`${BASE}/All?applicationId=00000000-0000-4000-8000-000000000000`, {
+      headers: h.a.headers,
+    });
+    assert.equal(other.status, 404);
+    const log = await h.app.request('/api/v1/herald/deliveries?applicationId=nope', { headers: h.a.headers });
+    assert.equal(log.status, 400);
+  });
+
+  it('refuses "__proto__" anywhere in a JSON body', async () => {
+    const res = await h.app.request(`${BASE}/WebHook?applicationId=${APP}`, {
+      method: 'POST',
+      headers: { ...h.a.headers, 'content-type': 'application/json' },
+      body: `{"isActive":true,"retryCount":5,"webHookUrl":"https://webhook.site/example","exponentialBackoffFactor":2,"__proto__":{"includeImageData":true}}`,
+    });
+    assert.equal(res.status, 400);
+    const message = await h.app.request('/api/v1/herald/messages', {
+      method: 'POST',
+      headers: { ...h.a.headers, 'content-type': 'application/json' },
+      body: '{"a":{"b":{"__proto__":{"polluted":true}}}}',
+    });
+    assert.equal(message.status, 400);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  });
+});

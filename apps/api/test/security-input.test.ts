@@ -111,7 +111,7 @@ describe('security probes: bad input on the running platform', () => {
     for (const type of [
       'text/plain',
       'application/xml',
-      'text/json',
+      'text/jsonx',
       'application/jsonx',
       'application/octet-stream',
       '',

@@ -52,7 +52,7 @@ export interface EngineOptions {
   random?: () => number;
   /** Most deliveries claimed at once. Default 32. */
   batchSize?: number;
-  /** Most deliveries in flight per engine. Default 64. */
+  /** Most deliveries in flight per engine. Default 64. No one channel holds more than three quarters of them. */
   concurrency?: number;
   /** Lease length; must exceed the transports' per-attempt deadline. Default 120 000. */
   leaseMs?: number;
@@ -197,6 +197,9 @@ export function createEngine(options: EngineOptions): Engine {
   const leaseMs = positiveInt('leaseMs', options.leaseMs, 120_000);
   const pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 5_000);
   const maxInFlightPerChannel = positiveInt('maxInFlightPerChannel', options.maxInFlightPerChannel, 8);
+  // No channel may hold more than three quarters of the slots, whatever its own cap: a channel whose endpoint hangs
+  // (each attempt waiting for its deadline) then leaves a quarter of the engine to the others.
+  const channelCeiling = Math.max(1, Math.floor((concurrency * 3) / 4));
   const recordDelayMs = options.recordDelayMs ?? DEFAULT_RECORD_DELAY_MS;
   if (!(Number.isFinite(recordDelayMs) && recordDelayMs >= 0 && recordDelayMs <= 1_000)) {
     throw new EngineError('invalid_config', `recordDelayMs must be from 0 to 1000; received ${String(recordDelayMs)}`);
@@ -421,6 +424,7 @@ export function createEngine(options: EngineOptions): Engine {
       leaseMs,
       now: clock(),
       maxInFlightPerChannel,
+      channelCeiling,
       onUnreadableChannel: reportUnreadable,
     };
   }

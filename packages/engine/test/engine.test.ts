@@ -359,6 +359,42 @@ for (const kind of ADAPTERS) {
       assert.equal(superseded.items.length, 2);
     });
 
+    it('holds a hanging channel whose own cap exceeds the concurrency to three quarters of the slots', async () => {
+      await using t = await openTestStore(kind);
+      const appId = await createApp(t.store);
+      const slow = await createWebhookChannel(t.store, appId, { options: { maxInFlight: 100 } });
+      const fast = await createWebhookChannel(t.store, appId);
+      const transport = createRecordingTransport();
+      transport.respond((job) => (job.channel.id === slow.id ? hangUntilAborted() : deliveredOutcome()));
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: transport },
+        concurrency: 8,
+        batchSize: 8,
+        pollIntervalMs: 200,
+        retention: null,
+      });
+      const attempts: AttemptEvent[] = [];
+      engine.on('attempt', (e) => attempts.push(e));
+      const messages = 20;
+      for (let i = 0; i < messages; i++) {
+        const r = await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), i) });
+        assert.ok(r.ok);
+      }
+      engine.start();
+      try {
+        await waitFor(
+          () =>
+            attempts.filter((a) => a.channel.id === fast.id && a.resolution.state === 'delivered').length === messages,
+          'every delivery of the healthy channel',
+        );
+        assert.equal(transport.inFlight, 6, 'the hung channel holds floor(8 * 3 / 4) slots, not all 8');
+      } finally {
+        const stopped = await engine.stop({ deadlineMs: 100 });
+        assert.equal(stopped.aborted, 6);
+      }
+    });
+
     it('keeps delivering to other channels while one channel hangs, and a graceful stop releases the hung leases', async () => {
       await using t = await openTestStore(kind);
       const appId = await createApp(t.store);

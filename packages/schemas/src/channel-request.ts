@@ -113,14 +113,15 @@ const deliveryOptions = {
 
 /**
  * Body of POST/PUT `/api/v1/Notification/ChannelConfiguration/WebHook`, as form-data field
- * strings or JSON. The five documented fields are required; the rest are Herald's optional additions.
+ * strings or JSON. The documented fields are required but `includeImageData` (default false); the rest are Herald's optional additions.
  */
 export const WebHookChannelRequest = closedObject({
   isActive: formBoolean(),
   retryCount: formInt(CHANNEL_LIMITS.retryCountMin, CHANNEL_LIMITS.retryCountMax),
   webHookUrl: urlField(['https:', 'http:'], 'the webhook'),
   exponentialBackoffFactor: formNumber(CHANNEL_LIMITS.backoffFactorMin, CHANNEL_LIMITS.backoffFactorMax),
-  includeImageData: formBoolean(),
+  /** Optional: false when a new channel omits it (as the documented server binds a missing bool); an update that omits it keeps it. */
+  includeImageData: formBoolean().optional(),
   /** Header that carries the shared secret on every push (e.g. "X-Herald-Secret"). */
   secretHeaderName: z
     .string({ error: (i) => `expected a header name; received ${describeValue(i.input)}` })
@@ -193,7 +194,7 @@ export type WebHookChannelRequestInput = z.input<typeof WebHookChannelRequest>;
 
 /**
  * Body of POST/PUT `/api/v1/Notification/ChannelConfiguration/RabbitMQ`, as form-data field strings
- * or JSON. The six documented fields are required; the rest are Herald's optional additions.
+ * or JSON. The documented fields are required but `includeImageData` (default false); the rest are Herald's optional additions.
  */
 export const RabbitMqChannelRequest = closedObject({
   isActive: formBoolean(),
@@ -223,7 +224,8 @@ export const RabbitMqChannelRequest = closedObject({
         `expected a queue name not starting with "amq." (reserved by the broker); received ${describeValue(i.input)}`,
     })
     .refine((s) => !controlCharPattern.test(s), { error: () => 'expected a queue name without control characters' }),
-  includeImageData: formBoolean(),
+  /** Optional: false when a new channel omits it (as the documented server binds a missing bool); an update that omits it keeps it. */
+  includeImageData: formBoolean().optional(),
   ...deliveryOptions,
 });
 export type RabbitMqChannelRequest = z.output<typeof RabbitMqChannelRequest>;
@@ -236,7 +238,8 @@ export type RabbitMqChannelRequestInput = z.input<typeof RabbitMqChannelRequest>
  */
 export const SignalRChannelRequest = closedObject({
   isActive: formBoolean(),
-  includeImageData: formBoolean(),
+  /** Optional: false when a new channel omits it (as the documented server binds a missing bool); an update that omits it keeps it. */
+  includeImageData: formBoolean().optional(),
   ...deliveryOptions,
 });
 export type SignalRChannelRequest = z.output<typeof SignalRChannelRequest>;

@@ -123,12 +123,15 @@ const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true) AS a
 // rows), leased, and returned with their message and channel. Work behind a saturated channel or an ordering key is
 // never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
 // holds most rows.)
+/** The largest PostgreSQL integer: "no ceiling" for a claim's channel cap. */
+const MAX_INT4 = 2_147_483_647;
+
 const CLAIM_SQL = `
 WITH heads AS (
   SELECT c.id, i.room, h.next_attempt_at AS first_due
   FROM channels c
   CROSS JOIN LATERAL (
-    SELECT LEAST(COALESCE(c.max_in_flight, $2) - count(*), $3) AS room FROM deliveries l
+    SELECT LEAST(LEAST(COALESCE(c.max_in_flight, $2), $7) - count(*), $3) AS room FROM deliveries l
     WHERE l.channel_id = c.id AND l.state = 'delivering' AND l.next_attempt_at > $1
   ) i
   CROSS JOIN LATERAL (
@@ -981,6 +984,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           opts.owner,
           expiresAt,
           claimBodyBudget,
+          Math.min(opts.channelCeiling ?? MAX_INT4, MAX_INT4),
         ]);
         const read = readClaimRows(result);
         claimed.push(...read.claimed);

@@ -14,6 +14,8 @@ export interface LeaseClaim {
   limit: number;
   leaseMs: number;
   maxInFlightPerChannel: number;
+  /** Ceiling on any channel's in-flight count (ClaimOptions.channelCeiling). */
+  channelCeiling: number;
   /** Channels whose secrets could not be read in an earlier round: their deliveries are not taken. */
   skipChannels: string[];
   /** Most message body bytes one claim takes (the first delivery is taken whatever its size). */
@@ -92,7 +94,7 @@ const MESSAGE_JSON = jsonRow('m', MESSAGE_COLUMNS);
 
 /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
 function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number; channelId: string }> {
-  const { now, limit, maxInFlightPerChannel } = claim;
+  const { now, limit, maxInFlightPerChannel, channelCeiling } = claim;
   const skip = new Set(claim.skipChannels);
   const inFlight = new Map<string, number>();
   for (const r of sql.all(
@@ -117,7 +119,7 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
     if (firstDue === null) continue;
     const id = str(r, 'id');
     if (skip.has(id)) continue;
-    const cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
+    const cap = Math.min(numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel, channelCeiling);
     const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
     if (room > 0) heads.push({ id, room, firstDue });
   }

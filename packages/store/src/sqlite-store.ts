@@ -568,6 +568,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     limit,
     leaseMs: opts.leaseMs,
     maxInFlightPerChannel: opts.maxInFlightPerChannel,
+    channelCeiling: opts.channelCeiling ?? Number.MAX_SAFE_INTEGER,
     skipChannels,
     bodyBudgetBytes: claimBodyBudget,
   });

@@ -250,6 +250,11 @@ export interface ClaimOptions {
   /** Default per-channel in-flight cap when the channel sets none. */
   maxInFlightPerChannel: number;
   /**
+   * Ceiling on any one channel's in-flight deliveries, even when the channel's own cap is higher: the engine sets
+   * it below its concurrency, so a channel whose endpoint hangs cannot hold every slot and stall the others.
+   */
+  channelCeiling?: number;
+  /**
    * Called (after the claim) for each channel whose stored secrets or settings could not be read
    * (StoreIntegrityError): its deliveries were left pending, not returned, and the channel was deactivated
    * with a disabledReason and a `channel.secrets_unreadable` event (`disabled: false` when another claimer or an

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import {
   type Channel,
   type ChannelOptions,
+  type ClaimedDelivery,
   type ClaimOptions,
   createKeyring,
   type DeliveryPlan,
@@ -844,6 +845,29 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           );
           const third = await store.claimDueDeliveries(claimOptions(T0 + 103, { maxInFlightPerChannel: 5 }));
           assert.equal(perChannel(third, capped.id), 1);
+        });
+      });
+
+      it('holds every channel under the claim ceiling (channelCeiling), even one whose own cap is higher', async () => {
+        await withStore(async (store) => {
+          const { application, channel: wide } = await seedApplication(store, { maxInFlight: 50 });
+          const plain = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: true,
+            includeImageData: true,
+            config: webhook,
+          });
+          for (let i = 0; i < 12; i++) await publishOk(store, newMessage(application.id, { i }), planAll, T0 + i);
+          const perChannel = (cs: ClaimedDelivery[], id: string) =>
+            cs.filter((c) => c.delivery.channelId === id).length;
+          const opts = claimOptions(T0 + 100, { maxInFlightPerChannel: 10, channelCeiling: 4 });
+          const first = await store.claimDueDeliveries(opts);
+          assert.equal(perChannel(first, wide.id), 4, 'the channel cap of 50 is held to the ceiling of 4');
+          assert.equal(perChannel(first, plain.id), 4, 'the default cap of 10 too');
+          assert.deepEqual(await store.claimDueDeliveries(opts), [], 'the ceiling counts what is already in flight');
+          const more = await store.claimDueDeliveries(claimOptions(T0 + 100, { maxInFlightPerChannel: 10 }));
+          assert.equal(perChannel(more, wide.id), 8, 'without a ceiling the channel cap applies');
         });
       });
 

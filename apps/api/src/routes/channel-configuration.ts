@@ -129,13 +129,15 @@ async function saveChannel(
   applicationId: string,
   kind: 0 | 1 | 2,
   configurationId: string | undefined,
-  flags: { isActive: boolean; includeImageData: boolean },
+  body: { isActive: boolean; includeImageData?: boolean | undefined },
   parts: (prev: Channel | null) => Promise<ChannelParts>,
 ): Promise<Channel> {
   if (configurationId === undefined) {
+    const flags = { isActive: body.isActive, includeImageData: body.includeImageData ?? false };
     return deps.store.createChannel({ applicationId, kind, ...flags, ...(await parts(null)) });
   }
   const prev = await existing(deps, applicationId, configurationId, kind);
+  const flags = { isActive: body.isActive, includeImageData: body.includeImageData ?? prev.includeImageData };
   const updated = await deps.store.updateChannel(applicationId, prev.id, { ...flags, ...(await parts(prev)) });
   if (updated === null) throw notFound('configuration');
   return updated;
@@ -237,12 +239,12 @@ export const channelConfigurationRoutes: Route[] = [
         query,
         body: RabbitMqChannelRequest,
         bodyKinds: ['form', 'json'],
+        aspNetBinding: true,
         responses,
         async handler({ c, deps, query: q, body, principal }) {
           const appId = await scopeApplication(deps, principal, q.applicationId);
           const id = create ? undefined : (q as z.output<typeof ConfigQuery>).configurationId;
-          const flags = { isActive: body.isActive, includeImageData: body.includeImageData };
-          const channel = await saveChannel(deps, appId, 2, id, flags, (prev) => rabbitParts(deps, body, prev));
+          const channel = await saveChannel(deps, appId, 2, id, body, (prev) => rabbitParts(deps, body, prev));
           return c.json(toChannelConfigurationResponse(channel, false));
         },
       }),
@@ -261,12 +263,12 @@ export const channelConfigurationRoutes: Route[] = [
         query,
         body: WebHookChannelRequest,
         bodyKinds: ['form', 'json'],
+        aspNetBinding: true,
         responses,
         async handler({ c, deps, query: q, body, principal }) {
           const appId = await scopeApplication(deps, principal, q.applicationId);
           const id = create ? undefined : (q as z.output<typeof ConfigQuery>).configurationId;
-          const flags = { isActive: body.isActive, includeImageData: body.includeImageData };
-          const channel = await saveChannel(deps, appId, 0, id, flags, (prev) => webhookParts(deps, appId, body, prev));
+          const channel = await saveChannel(deps, appId, 0, id, body, (prev) => webhookParts(deps, appId, body, prev));
           return c.json(toChannelConfigurationResponse(channel, false));
         },
       }),
@@ -285,12 +287,12 @@ export const channelConfigurationRoutes: Route[] = [
         query,
         body: SignalRChannelRequest,
         bodyKinds: ['form', 'json'],
+        aspNetBinding: true,
         responses,
         async handler({ c, deps, query: q, body, principal }) {
           const appId = await scopeApplication(deps, principal, q.applicationId);
           const id = create ? undefined : (q as z.output<typeof ConfigQuery>).configurationId;
-          const flags = { isActive: body.isActive, includeImageData: body.includeImageData };
-          const channel = await saveChannel(deps, appId, 1, id, flags, async (prev) => ({
+          const channel = await saveChannel(deps, appId, 1, id, body, async (prev) => ({
             config: prev?.config ?? {},
             options: options(body, prev?.options),
           }));
