@@ -105,11 +105,10 @@ describe('WebHookChannelRequest', () => {
     }
   });
 
-  it('requires each documented field', () => {
+  it('requires each documented field but includeImageData (absent: false, as ASP.NET binds a missing bool)', () => {
     const errors = errorsOf(WebHookChannelRequest, {});
     assert.deepEqual(Object.keys(errors ?? {}).sort(), [
       'exponentialBackoffFactor',
-      'includeImageData',
       'isActive',
       'retryCount',
       'webHookUrl',
@@ -257,7 +256,8 @@ describe('SignalRChannelRequest', () => {
   });
 
   it('refuses a missing flag and fields of other channel kinds', () => {
-    assert.equal(SignalRChannelRequest.safeParse({ isActive: 'true' }).success, false);
+    assert.equal(SignalRChannelRequest.safeParse({ includeImageData: 'true' }).success, false);
+    assert.equal(SignalRChannelRequest.safeParse({ isActive: 'true' }).data?.includeImageData, undefined);
     const r = SignalRChannelRequest.safeParse({ isActive: true, includeImageData: true, webHookUrl: 'https://x.test' });
     assert.equal(r.success, false);
   });
