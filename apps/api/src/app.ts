@@ -15,7 +15,7 @@ import { createRandomPool } from './random-pool.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 import { nodeIncoming, requestHeader } from './node-request.ts';
 import { hasBody, payloadTooLarge, readBody } from './read-body.ts';
-import { bindLikeAspNet, createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
+import { createAspNetBinder, createPathCanonicalizer, type ResolvedDeps, type Route, readQuery } from './route.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { channelConfigurationRoutes } from './routes/channel-configuration.ts';
@@ -157,6 +157,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
   for (const route of routes) {
     const queryNames =
       route.query !== undefined && 'shape' in route.query ? Object.keys((route.query as z.ZodObject).shape) : [];
+    const bind = route.aspNetBinding && route.body !== undefined ? createAspNetBinder(route.body) : undefined;
     app.on(route.method, route.path, async (c) => {
       c.set('routePattern', route.path);
       const traceId = c.get('traceId');
@@ -192,7 +193,7 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
           throw new ApiError('invalid_request', message, { errors: { $: [message] } });
         }
         const raw = await readBody(c, route.bodyKinds, deps.bodyLimitBytes);
-        body = parseOrThrow(route.body, route.aspNetBinding ? bindLikeAspNet(route.body, raw) : raw, traceId);
+        body = parseOrThrow(route.body, bind === undefined ? raw : bind(raw), traceId);
       }
       const res = await route.handler({ c, deps, params, query, body, principal: principal as Principal, traceId });
       // JSON answers name their charset, as ASP.NET's do (`application/json; charset=utf-8`).

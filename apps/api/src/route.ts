@@ -48,7 +48,7 @@ export interface RouteSpec<P, Q, B> {
   body?: B;
   /** Body encodings accepted (default JSON only). */
   bodyKinds?: readonly BodyKind[];
-  /** Bind body field names ignoring case and read empty or null optional fields as absent (see bindLikeAspNet). */
+  /** Bind body field names ignoring case and read empty or null optional fields as absent (see createAspNetBinder). */
   aspNetBinding?: boolean;
   /** JSON Schema documenting the body when `body` cannot (it is validated in the handler). */
   openapiBody?: Record<string, unknown>;
@@ -173,10 +173,21 @@ export function readQuery(url: string, names: readonly string[]): Record<string,
  * `orderingKey=`) or null is absent. The same field sent twice in different cases with different values is a
  * 400 naming it, never a guess. Names that match nothing are left for the schema to refuse as unknown.
  */
-export function bindLikeAspNet(schema: z.ZodType, value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('shape' in schema)) return value;
+export function createAspNetBinder(schema: z.ZodType): (value: unknown) => unknown {
+  if (!('shape' in schema)) return (value) => value;
   const shape = (schema as z.ZodObject).shape as Record<string, z.ZodType>;
   const byLower = new Map(Object.keys(shape).map((k) => [k.toLowerCase(), k]));
+  const optional = Object.keys(shape).filter((name) => shape[name]!.safeParse(undefined).success);
+  return (value) => bindFields(shape, byLower, optional, value);
+}
+
+function bindFields(
+  shape: Record<string, z.ZodType>,
+  byLower: ReadonlyMap<string, string>,
+  optional: readonly string[],
+  value: unknown,
+): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const out: Record<string, unknown> = Object.create(null);
   const sentAs = new Map<string, string>();
   for (const [key, v] of Object.entries(value)) {
@@ -192,9 +203,8 @@ export function bindLikeAspNet(schema: z.ZodType, value: unknown): unknown {
     sentAs.set(name, key);
     out[name] = v;
   }
-  for (const [name, field] of Object.entries(shape)) {
-    const v = out[name];
-    if ((v === '' || v === null) && Object.hasOwn(out, name) && field.safeParse(undefined).success) delete out[name];
+  for (const name of optional) {
+    if (Object.hasOwn(out, name) && (out[name] === '' || out[name] === null)) delete out[name];
   }
   // A plain object again (own properties only, so "__proto__" stays a field the schema refuses).
   return Object.fromEntries(Object.entries(out));
