@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   internal: 500,
   not_configured: 501,
   not_ready: 503,
+  unavailable: 503,
 } as const;
 export type ApiErrorCode = keyof typeof ERROR_STATUS;
 

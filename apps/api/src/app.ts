@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createProblem, problemFromZodError, traceIdFromTraceparent } from '@herald/schemas';
-import { StoreInputError } from '@herald/store';
+import { isStoreUnavailableError, StoreInputError } from '@herald/store';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -224,6 +224,13 @@ export function createApp(input: AppDeps): Hono<ApiEnvBindings> {
   app.onError((err, c) => {
     if (err instanceof ApiError) return renderProblem(c, err);
     if (err instanceof StoreInputError) return renderProblem(c, fromStoreInputError(err));
+    if (isStoreUnavailableError(err)) {
+      deps.logger.warn(
+        { err: { name: err.name, code: (err as { code?: unknown }).code }, traceId: c.get('traceId') },
+        'database unavailable; answered 503',
+      );
+      return renderProblem(c, databaseUnavailable());
+    }
     if (err instanceof HTTPException) {
       const code = err.status === 413 ? 'payload_too_large' : err.status === 401 ? 'unauthorized' : 'invalid_request';
       return renderProblem(c, new ApiError(code, err.status === 413 ? 'Payload too large.' : 'Bad request.'));
@@ -276,6 +283,18 @@ function scrubMessage(message: string, c: Context<ApiEnvBindings>): string {
     if (value !== undefined && value.length >= 8) out = out.split(value).join('[redacted]');
   }
   return out;
+}
+
+/**
+ * The database cannot be reached or is overloaded: 503 with Retry-After, since a retry may succeed. A write may
+ * have committed before the connection was lost, so a publish should be retried with the same Idempotency-Key.
+ */
+function databaseUnavailable(): ApiError {
+  return new ApiError(
+    'unavailable',
+    'The database is unavailable; retry after the time in Retry-After. A publish may have been stored before the failure: retry it with the same Idempotency-Key so that it is not stored twice.',
+    { headers: { 'retry-after': '2' } },
+  );
 }
 
 /** The store refuses input it cannot use (a cursor it did not issue, ...): the caller's mistake, not a 500. */

@@ -7,16 +7,17 @@ import {
   serializeMessage,
   traceIdFromTraceparent,
 } from '@herald/schemas';
-import type {
-  AttemptResolution,
-  Channel,
-  ClaimedDelivery,
-  ClaimOptions,
-  Delivery,
-  MessageRecord,
-  RecordAttemptInput,
-  Store,
-  UnreadableChannel,
+import {
+  type AttemptResolution,
+  type Channel,
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type Delivery,
+  type MessageRecord,
+  type RecordAttemptInput,
+  type Store,
+  isStoreUnavailableError,
+  type UnreadableChannel,
 } from '@herald/store';
 import { createAttemptRecorder } from './attempt-recorder.ts';
 import { EngineError } from './engine-error.ts';
@@ -146,7 +147,7 @@ const BLOCKED_SLEEP_MS = 1_000;
 const ABORT_GRACE_MS = 2_000;
 /** Backoff after a failed claim (database unreachable...): doubles per consecutive failure up to the max. */
 const CLAIM_BACKOFF_MIN_MS = 250;
-const CLAIM_BACKOFF_MAX_MS = 15_000;
+const CLAIM_BACKOFF_MAX_MS = 5_000;
 /**
  * Stands in for the trace id while parsing: it only appears in a problem, and a failed parse is parsed again
  * with a real one, so a valid publish never pays for random bytes.
@@ -164,12 +165,13 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
 }
 
 /** Name and code of an error, never its message (which may carry a URL or secret). */
+/** An error's name and code (its own, its cause's or an AggregateError's first), never its message (may hold data). */
 function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${error.name} (${code})` : error.name;
-  }
-  return typeof error;
+  if (!(error instanceof Error)) return typeof error;
+  const inner = [error, error.cause, ...(error instanceof AggregateError ? error.errors : [])];
+  const code = inner.map((e) => (e as { code?: unknown } | undefined)?.code).find((c) => typeof c === 'string');
+  const name = typeof code === 'string' ? `${error.name} (${code})` : error.name;
+  return isStoreUnavailableError(error) ? `${name}: database unavailable` : name;
 }
 
 function internalOutcome(error: string, retryable: boolean): DeliveryOutcome {
@@ -252,6 +254,8 @@ export function createEngine(options: EngineOptions): Engine {
   let loopDone: Promise<void> | null = null;
   let wakePending = false;
   let wakeSleeper: (() => void) | null = null;
+  /** The claim loop is waiting out a backoff after failed claims (see the completion's wake()). */
+  let claimsBackingOff = false;
   let unsubscribe: (() => void) | null = null;
   let retentionTimer: NodeJS.Timeout | null = null;
   /** channel id:updatedAt already reported disabled, so concurrent failures report once. */
@@ -406,7 +410,8 @@ export function createEngine(options: EngineOptions): Engine {
       })
       .finally(() => {
         inFlight.delete(p);
-        if (running && roomForBatch()) wake();
+        // Not while claims back off: completions failing with the database would end every backoff at once.
+        if (running && roomForBatch() && !claimsBackingOff) wake();
       });
     inFlight.add(p);
     return p;
@@ -491,7 +496,12 @@ export function createEngine(options: EngineOptions): Engine {
           retryInMs: backoffMs,
         });
         if (!running) break;
-        await sleep(backoffMs);
+        claimsBackingOff = true;
+        try {
+          await sleep(backoffMs);
+        } finally {
+          claimsBackingOff = false;
+        }
         continue;
       }
       if (!running) break;

@@ -140,6 +140,7 @@ describe('the worker loop when the database fails', () => {
         assert.ok(claimFailed(), 'a claim met a terminated connection');
         const failure = lines.find((l) => l.message === 'claiming deliveries failed');
         assert.equal(typeof failure?.fields?.['retryInMs'], 'number');
+        assert.match(String(failure?.fields?.['error']), /database unavailable/, 'the log says what failed');
 
         // The database is back: the same loop delivers new work.
         let published = false;

@@ -78,7 +78,7 @@ const MAX_PUBLISH_TRIES = 3;
 /** How often (in claim-clock time) a store sweeps stale ordering flags; see healOrdering. */
 const HEAL_INTERVAL_MS = 10_000;
 const RECONNECT_MIN_MS = 500;
-const RECONNECT_MAX_MS = 30_000;
+const RECONNECT_MAX_MS = 5_000;
 
 const INT8_OID = 20;
 /** Times and counters are bigint columns holding epoch milliseconds: safe as JS numbers. */
