@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { createProblem, traceIdFromTraceparent } from '@herald/schemas';
@@ -50,11 +51,24 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(problemResponse(status, message));
 }
 
+/** The API's HTTP server, with a graceful shutdown. */
+export interface HttpServer extends Server {
+  /**
+   * Stops taking connections and lets the open ones finish: every answer from now on carries
+   * `Connection: close`, so a keep-alive client gets the answer to the request it sent and then reconnects
+   * elsewhere instead of having it cut. Connections still idle after `graceMs` (nothing sent) are closed;
+   * whatever is left at `deadlineMs` is cut. Resolves with the number of connections cut that way.
+   */
+  shutdown(options: { deadlineMs: number; graceMs?: number }): Promise<{ cutConnections: number }>;
+}
+
+const SHUTDOWN_POLL_MS = 25;
+
 /**
  * A node:http server for a fetch handler (hono), with request/header timeouts and problem bodies for
  * requests refused before they reach the app. Not yet listening.
  */
-export function createHttpServer(options: HttpServerOptions): Server {
+export function createHttpServer(options: HttpServerOptions): HttpServer {
   const t = { ...SERVER_TIMEOUTS, ...options.timeouts };
   const listener = getRequestListener(options.fetch, {
     hostname: options.hostname,
@@ -68,6 +82,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
       });
     },
   });
+  let draining = false;
+  let activeRequests = 0;
+  const sockets = new Set<Socket>();
   const server = createServer(
     {
       headersTimeout: t.headersTimeoutMs,
@@ -75,9 +92,42 @@ export function createHttpServer(options: HttpServerOptions): Server {
       keepAliveTimeout: t.keepAliveTimeoutMs,
       connectionsCheckingInterval: t.checkIntervalMs,
     },
-    listener,
+    (req, res) => {
+      activeRequests += 1;
+      res.once('close', () => {
+        activeRequests -= 1;
+      });
+      if (draining) res.setHeader('connection', 'close');
+      return listener(req, res);
+    },
   );
   server.keepAliveTimeout = t.keepAliveTimeoutMs;
   server.on('clientError', onClientError);
-  return server;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const shutdown: HttpServer['shutdown'] = async ({ deadlineMs, graceMs = 1_000 }) => {
+    draining = true;
+    // net.Server's close stops accepting without http.Server's closeIdleConnections(), which would reset a
+    // keep-alive connection whose next request is already on its way but not yet parsed.
+    const listening = server.listening
+      ? new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()))
+      : Promise.resolve();
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const pause = () => new Promise((resolve) => setTimeout(resolve, SHUTDOWN_POLL_MS));
+    // Answers in progress end their connections (Connection: close); a request already sent on an idle
+    // connection arrives within the grace and is answered the same way.
+    while (sockets.size > 0 && elapsed() < Math.min(graceMs, deadlineMs)) await pause();
+    server.closeIdleConnections();
+    while (sockets.size > 0 && activeRequests > 0 && elapsed() < deadlineMs) await pause();
+    server.closeIdleConnections();
+    const cutConnections = sockets.size;
+    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
+    await listening;
+    return { cutConnections };
+  };
+  return Object.assign(server, { shutdown });
 }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import type { Server } from 'node:http';
 import { type CertificateAuthority, createCertificateAuthority, generateWebhookSecret } from '@herald/auth';
 import { createEngine, createRabbitMqTransport, createWebhookTransport, type EngineLogger } from '@herald/engine';
 import { createSignalRHub, createSignalRTransport } from '@herald/realtime';
@@ -17,7 +16,7 @@ import { SIGNALR_HUB_PATH } from './channel-view.ts';
 import { bootstrapPlatform } from './bootstrap.ts';
 import { ensureDataDir, readOrCreateSecret, writePrivateFile } from './data-dir.ts';
 import { type ApiEnv, EnvError } from './env.ts';
-import { createHttpServer } from './http-server.ts';
+import { createHttpServer, type HttpServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import { createApiMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limiter.ts';
@@ -146,7 +145,7 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
       : { readiness: [createBrokerReadiness(env.HERALD_READY_AMQP_URL)] }),
   });
 
-  const server = await new Promise<Server>((resolveServer, reject) => {
+  const server = await new Promise<HttpServer>((resolveServer, reject) => {
     const s = createHttpServer({ fetch: app.fetch, hostname: env.HERALD_HOST });
     s.listen(env.HERALD_PORT, env.HERALD_HOST, () => resolveServer(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
@@ -172,15 +171,16 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      // Upgraded WebSockets count as open connections: close them first or server.close() waits on them.
+      // Upgraded WebSockets count as open connections: the hub closes them. The HTTP server and the engine
+      // wind down side by side, each within the deadline: requests in progress are answered (publishes stored),
+      // in-flight deliveries finish or are released. Only then do the pools and the database close.
       const hubClosed = realtimeHub.close();
-      await new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeIdleConnections();
-      });
+      const [http, stopped] = await Promise.all([
+        server.shutdown({ deadlineMs: env.HERALD_SHUTDOWN_DEADLINE_MS }),
+        engine.stop({ deadlineMs: env.HERALD_SHUTDOWN_DEADLINE_MS }),
+      ]);
       await hubClosed;
-      const stopped = await engine.stop({ deadlineMs: env.HERALD_SHUTDOWN_DEADLINE_MS });
-      logger.info({ ...stopped }, 'engine stopped');
+      logger.info({ ...stopped, cutConnections: http.cutConnections }, 'engine and HTTP server stopped');
       await Promise.allSettled([webhookClient.close(), publisher.close()]);
       await store.close();
     })();

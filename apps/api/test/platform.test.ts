@@ -153,6 +153,72 @@ describe('one-command start: embedded platform on SQLite', () => {
       await platform.close();
     }
   });
+  it('shuts down under a stream of keep-alive publishes: every request is answered or refused, none cut', async () => {
+    const creds = JSON.parse(readFileSync(join(env.HERALD_DATA_DIR!, 'credentials.json'), 'utf8'));
+    const appId = creds.demo.applicationId;
+    const countMessages = async (base: string, headers: Record<string, string>) => {
+      let total = 0;
+      let cursor: string | null = null;
+      do {
+        const page = await call(
+          base,
+          `/api/v1/herald/messages?applicationId=${appId}&limit=500${cursor === null ? '' : `&cursor=${cursor}`}`,
+          { headers },
+        );
+        assert.equal(page.status, 200);
+        total += page.body.items.length;
+        cursor = page.body.nextCursor;
+      } while (cursor !== null);
+      return total;
+    };
+    const platform = await startPlatform(loadEnv({ ...env, HERALD_SHUTDOWN_DEADLINE_MS: '5000' }));
+    const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
+    const before = await countMessages(platform.url, headers);
+    const statuses = new Map<number, number>();
+    const errors = new Map<string, number>();
+    let closing = false;
+    const body = JSON.stringify(imageCheckingMessage());
+    // Eight keep-alive clients publishing back to back until each is refused (or 2,000 requests in all).
+    let budget = 2_000;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (budget-- > 0) {
+        try {
+          const res = await fetch(`${platform.url}/api/v1/herald/messages`, {
+            method: 'POST',
+            headers: { ...headers, 'content-type': 'application/json' },
+            body,
+          });
+          await res.arrayBuffer();
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        } catch (error) {
+          const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? error);
+          errors.set(code, (errors.get(code) ?? 0) + 1);
+          if (closing) return;
+        }
+      }
+    });
+    while ((statuses.get(202) ?? 0) < 50 && budget > 0) await new Promise((r) => setTimeout(r, 10));
+    closing = true;
+    await platform.close();
+    await Promise.all(loops);
+    const answered = statuses.get(202) ?? 0;
+    assert.deepEqual([...statuses.keys()], [202], `answers: ${JSON.stringify([...statuses])}`);
+    assert.ok(answered >= 50);
+    // After the close, new connections are refused; no request already sent was reset or cut.
+    assert.deepEqual(
+      [...errors.keys()].filter((code) => code !== 'ECONNREFUSED'),
+      [],
+      `errors: ${JSON.stringify([...errors])}`,
+    );
+
+    const again = await startPlatform(loadEnv(env));
+    try {
+      const h2 = await authHeaders(again.url, creds.demo.apiKey, creds.demo.apiSecret);
+      assert.equal(await countMessages(again.url, h2), before + answered, 'stored exactly what was answered 202');
+    } finally {
+      await again.close();
+    }
+  });
 });
 
 describe('environment', () => {
