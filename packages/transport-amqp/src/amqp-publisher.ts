@@ -655,6 +655,11 @@ export function createAmqpPublisher(options: AmqpPublisherOptions = {}): AmqpPub
       if (result === null) {
         conn.confirmedAny = true;
         backoffs.delete(key);
+      } else if (result.code === 'broker_returned' && dest.queueName !== undefined) {
+        // The queue this destination declares (and binds) is gone, deleted while the connection stayed up:
+        // declare it again on the next publish instead of returning every retry as unroutable.
+        conn.topologyDone.delete(dest.queueName);
+        conn.topology.delete(dest.queueName);
       }
       return result;
     } finally {

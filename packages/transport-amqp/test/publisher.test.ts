@@ -136,6 +136,20 @@ describe('publisher against RabbitMQ', () => {
     assert.equal(bound.code, 'delivered');
   });
 
+  it('declares its queue again after the queue was deleted under an open connection (one return, then delivered)', async () => {
+    await using vhost = await createTestVhost();
+    await using admin = await openAdmin(vhost);
+    const dest = destinationFor(vhost, { queueName: 'client-inbox' });
+    assert.equal((await publisher.publish(dest, message())).code, 'delivered');
+    await admin.ch.deleteQueue('client-inbox');
+    const returned = await publisher.publish(dest, message());
+    assert.equal(returned.code, 'broker_returned');
+    assert.equal(returned.retryable, true);
+    const again = await publisher.publish(dest, message());
+    assert.equal(again.code, 'delivered');
+    assert.equal((await admin.ch.checkQueue('client-inbox')).messageCount, 1);
+  });
+
   it('tells a returned publish from a routed one with the same message id in flight together', async () => {
     await using vhost = await createTestVhost();
     await using admin = await openAdmin(vhost);
