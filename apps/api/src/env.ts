@@ -32,6 +32,8 @@ export const ApiEnv = z.object({
   /** Public base URL printed at start-up and used in credentials.json; defaults to http://host:port. */
   HERALD_PUBLIC_URL: z.url().optional(),
   HERALD_EMBEDDED_WORKER: booleanText.optional(),
+  /** The embedded worker's lease: how long work held by a killed process waits before it is claimed again. */
+  HERALD_WORKER_LEASE_MS: positiveInt(30_000, 3_600_000).default(120_000),
   HERALD_ALLOW_CIDRS: cidrList.default([]),
   HERALD_ALLOW_HTTP: booleanText.default(false),
   HERALD_EXTRA_CA_FILE: z.string().min(1).optional(),

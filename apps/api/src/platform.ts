@@ -115,6 +115,7 @@ export async function startPlatform(env: ApiEnv, options: { logger?: Logger } = 
       rabbitmq: createRabbitMqTransport({ publisher }),
       signalr: createSignalRTransport({ hub: realtimeHub }),
     },
+    leaseMs: env.HERALD_WORKER_LEASE_MS,
     logger: engineLogger(logger),
   });
   const metrics = createApiMetrics();

@@ -230,6 +230,9 @@ describe('environment', () => {
     assert.equal(env.HERALD_BODY_LIMIT_BYTES, 1024 * 1024);
     assert.deepEqual(env.HERALD_ALLOW_CIDRS, []);
     assert.equal(env.HERALD_ALLOW_HTTP, false);
+    assert.equal(env.HERALD_WORKER_LEASE_MS, 120_000);
+    assert.equal(loadEnv({ HERALD_WORKER_LEASE_MS: '30000' }).HERALD_WORKER_LEASE_MS, 30_000);
+    assert.throws(() => loadEnv({ HERALD_WORKER_LEASE_MS: '5000' }), /HERALD_WORKER_LEASE_MS/);
   });
 
   it('fails with a readable message naming every bad variable, never echoing a secret', () => {
