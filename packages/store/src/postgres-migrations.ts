@@ -158,4 +158,31 @@ CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (channel_id, next_att
 CREATE INDEX IF NOT EXISTS deliveries_failed ON deliveries (application_id, created_at) WHERE state IN ('failed', 'dead');
 `,
   },
+  {
+    version: 4,
+    name: 'fewer index entries per attempt',
+    // Every claim and attempt record writes a new version of the delivery (a changed indexed column: never HOT) and
+    // an attempt row, so each index costs an entry per version. seq stays an identity column (unique by
+    // construction) and every listing reads it through (application_id, seq), (channel_id, seq) or
+    // (delivery_id, seq): the two unique indexes on seq alone were only written. The attempts -> deliveries foreign
+    // key cost a lookup per attempt; attempts are only inserted from the delivery row they update (the same
+    // statement, under its row lock), and a statement trigger keeps the cascade (deleting deliveries, directly or
+    // through their message or channel, deletes their attempts). attempts.started_at grows with the table: pruning
+    // reads it through a BRIN index, which costs next to nothing per insert.
+    sql: `
+ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_seq_key;
+ALTER TABLE attempts DROP CONSTRAINT IF EXISTS attempts_seq_key;
+ALTER TABLE attempts DROP CONSTRAINT IF EXISTS attempts_delivery_id_fkey;
+CREATE OR REPLACE FUNCTION herald_delete_attempts_of_deliveries() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('DELETE FROM %I.attempts a USING gone g WHERE a.delivery_id = g.id', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER deliveries_delete_attempts AFTER DELETE ON deliveries REFERENCING OLD TABLE AS gone
+  FOR EACH STATEMENT EXECUTE FUNCTION herald_delete_attempts_of_deliveries();
+DROP INDEX IF EXISTS attempts_started;
+CREATE INDEX IF NOT EXISTS attempts_started ON attempts USING brin (started_at);
+`,
+  },
 ];

@@ -466,18 +466,18 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
 
   // Deliveries put back to pending may come before others of their ordering key: recompute the flags of
   // every open delivery of the keys concerned (recovery is rare; the flags only spare claims a scan).
-  const refreshOrdering = async (db: Queryable, seqs: number[]) => {
-    if (seqs.length === 0) return;
+  const refreshOrdering = async (db: Queryable, ids: string[]) => {
+    if (ids.length === 0) return;
     await db.query(
       `WITH pairs AS (
-         SELECT DISTINCT channel_id, ordering_key FROM deliveries WHERE seq = ANY($1::bigint[]) AND ordering_key IS NOT NULL
+         SELECT DISTINCT channel_id, ordering_key FROM deliveries WHERE id = ANY($1::text[]) AND ordering_key IS NOT NULL
        )
        UPDATE deliveries d SET blocked = EXISTS (
          SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
            AND e.seq < d.seq AND e.state IN ('pending', 'delivering'))
        FROM pairs p
        WHERE d.channel_id = p.channel_id AND d.ordering_key = p.ordering_key AND d.state IN ('pending', 'delivering')`,
-      [seqs],
+      [ids],
     );
   };
   // Safety net: a delivery can still be left flagged blocked although nothing open is before it (a worker that
@@ -1084,10 +1084,10 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           `UPDATE deliveries SET ${REDELIVER_SET}, delivered_at = NULL
            WHERE id = $2 AND application_id = $3
              AND (state IN ('failed', 'dead', 'superseded') OR ($4::boolean AND state = 'delivered'))
-           RETURNING seq`,
+           RETURNING id`,
           [now, deliveryId, applicationId, opts?.force === true],
         );
-        if (row !== undefined) await refreshOrdering(client, [num(row, 'seq')]);
+        if (row !== undefined) await refreshOrdering(client, [str(row, 'id')]);
         return row !== undefined;
       });
       if (moved) await notifyNewWork();
@@ -1104,12 +1104,12 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           `UPDATE deliveries SET ${REDELIVER_SET}
            WHERE application_id = $2 AND state IN ('failed', 'dead') AND created_at >= $3
              AND ($4::text IS NULL OR channel_id = $4::text)
-           RETURNING seq`,
+           RETURNING id`,
           [now, applicationId, opts.since, opts.channelId ?? null],
         );
         await refreshOrdering(
           client,
-          moved.map((r) => num(r, 'seq')),
+          moved.map((r) => str(r, 'id')),
         );
         return moved.length;
       });
@@ -1137,7 +1137,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       for (let i = 0; i < MAX_PRUNE_BATCHES; i++) {
         const n = await count(
           pool,
-          `DELETE FROM attempts WHERE seq IN (SELECT seq FROM attempts WHERE started_at < $1 LIMIT ${PRUNE_BATCH})`,
+          `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 LIMIT ${PRUNE_BATCH})`,
           [opts.attemptsBefore],
         );
         attempts += n;

@@ -371,6 +371,41 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.equal(await store.nextDueAt(), null);
         });
       });
+
+      it("deleting a channel deletes its deliveries' attempts too, and no other's", async () => {
+        await withStore(async (store) => {
+          const { application, channel } = await seedApplication(store);
+          const second = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: true,
+            includeImageData: true,
+            config: { webHookUrl: 'https://example.test/second', retryCount: 3, exponentialBackoffFactor: 2 },
+          });
+          await publishOk(store, newMessage(application.id));
+          const claimed = await store.claimDueDeliveries(claimOptions(T0 + 1));
+          assert.equal(claimed.length, 2);
+          assert.deepEqual(
+            await store.recordAttempts(
+              claimed.map((c) => ({
+                deliveryId: c.delivery.id,
+                owner: 'w1',
+                attempt: newAttempt(c.delivery.id, T0 + 1, true),
+                resolution: { state: 'delivered' as const },
+              })),
+              T0 + 2,
+            ),
+            [true, true],
+          );
+          assert.equal((await store.listAttempts(application.id, {}, {})).items.length, 2);
+          assert.equal(await store.deleteChannel(application.id, second.id), true);
+          const left = (await store.listAttempts(application.id, {}, {})).items;
+          assert.deepEqual(
+            left.map((a) => a.channelId),
+            [channel.id],
+          );
+        });
+      });
     });
 
     describe('rejection codes', () => {

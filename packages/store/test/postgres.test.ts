@@ -90,7 +90,7 @@ describe('postgres adapter', () => {
       );
       assert.deepEqual(
         (await db.sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r['version']),
-        [1, 2, 3],
+        [1, 2, 3, 4],
       );
       assert.equal(stores[0]?.kind, 'postgres');
     } finally {
