@@ -15,6 +15,13 @@ export interface AttemptRecorderOptions {
   batchTarget: number;
   /** Longest an attempt waits for others to join its batch. 0: only those finishing in the same turn. */
   maxDelayMs: number;
+  /**
+   * Attempts begun and not yet recorded, those waiting here included (the engine's in-flight count). Once all of
+   * them wait here, no other can join the batch before it is written: it is written at once, without waiting out
+   * maxDelayMs (a worker whose channels' in-flight caps keep it under batchTarget would otherwise hold every lease
+   * for maxDelayMs more).
+   */
+  unrecorded?: () => number;
 }
 
 /**
@@ -77,7 +84,11 @@ export function createAttemptRecorder(
     new Promise<boolean>((resolve, reject) => {
       queue.push({ input, now, resolve, reject });
       if (flushing) return; // the running flush takes it in its next round
-      if (queue.length >= batchTarget || options.maxDelayMs === 0) {
+      if (
+        queue.length >= batchTarget ||
+        options.maxDelayMs === 0 ||
+        (options.unrecorded !== undefined && queue.length >= options.unrecorded())
+      ) {
         if (timer !== null) clearTimeout(timer);
         timer = null;
         flushing = true;

@@ -63,8 +63,9 @@ export interface EngineOptions {
   maxInFlightPerChannel?: number;
   /**
    * Longest a finished attempt waits for others to be recorded in the same transaction (or until `batchSize`
-   * of them wait). Larger batches make a busy worker much cheaper per delivery; the delivery itself is not
-   * delayed. 0 = record what finished in the same event-loop turn. Default 10.
+   * of them wait, or every attempt in flight does: none could join). Larger batches make a busy worker much
+   * cheaper per delivery; the delivery itself is not delayed. 0 = record what finished in the same event-loop
+   * turn. Default 10.
    */
   recordDelayMs?: number;
   retry?: Partial<RetryPolicy>;
@@ -247,7 +248,7 @@ export function createEngine(options: EngineOptions): Engine {
       recordAttempt: (input, now) => store.recordAttempt(input, now),
       recordAttempts: (inputs, now) => recordAndClaim(inputs, now),
     },
-    { batchTarget: batchSize, maxDelayMs: recordDelayMs },
+    { batchTarget: batchSize, maxDelayMs: recordDelayMs, unrecorded: () => inFlight.size },
   );
   let abort = new AbortController();
   let running = false;
