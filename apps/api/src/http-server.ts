@@ -83,7 +83,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     },
   });
   let draining = false;
-  let activeRequests = 0;
   const sockets = new Set<Socket>();
   const server = createServer(
     {
@@ -93,10 +92,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       connectionsCheckingInterval: t.checkIntervalMs,
     },
     (req, res) => {
-      activeRequests += 1;
-      res.once('close', () => {
-        activeRequests -= 1;
-      });
       if (draining) res.setHeader('connection', 'close');
       return listener(req, res);
     },
@@ -120,9 +115,12 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     // Answers in progress end their connections (Connection: close); a request already sent on an idle
     // connection arrives within the grace and is answered the same way.
     while (sockets.size > 0 && elapsed() < Math.min(graceMs, deadlineMs)) await pause();
+    // Then idle connections are closed as they turn up; busy ones end with their answer (Connection: close).
     server.closeIdleConnections();
-    while (sockets.size > 0 && activeRequests > 0 && elapsed() < deadlineMs) await pause();
-    server.closeIdleConnections();
+    while (sockets.size > 0 && elapsed() < deadlineMs) {
+      await pause();
+      server.closeIdleConnections();
+    }
     const cutConnections = sockets.size;
     server.closeAllConnections();
     for (const socket of sockets) socket.destroy();
