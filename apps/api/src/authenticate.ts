@@ -76,10 +76,6 @@ export async function authenticate(
 }
 
 /**
- * The application a request acts on. An application caller acts on its own (a different
- * `requested` id is a 404: existence is never revealed); an operator names one that exists.
- */
-/**
  * The `applicationId` a request names, checked against the caller: not a UUID is a 400 naming the field
  * (as ASP.NET's model binding answers); an application principal naming another application is a 404, exactly
  * like an application that does not exist. Returns the lower-cased id, or undefined when none was named.
@@ -96,6 +92,10 @@ export function checkRequestedApplication(principal: Principal, requested: strin
   return id;
 }
 
+/**
+ * The application a request acts on. An application caller acts on its own (a different
+ * `requested` id is a 404: existence is never revealed); an operator names one that exists.
+ */
 export async function scopeApplication(
   deps: ResolvedDeps,
   principal: Principal,
