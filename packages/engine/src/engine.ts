@@ -150,6 +150,12 @@ const ABORT_GRACE_MS = 2_000;
 const CLAIM_BACKOFF_MIN_MS = 250;
 const CLAIM_BACKOFF_MAX_MS = 5_000;
 /**
+ * A channel whose every attempt has failed for this long (an endpoint down or hanging) gets at most
+ * FAILING_CHANNEL_CAP attempts in flight until one succeeds: it is probed, not flooded, and holds two slots.
+ */
+const FAILING_CHANNEL_AFTER_MS = 5_000;
+const FAILING_CHANNEL_CAP = 2;
+/**
  * Stands in for the trace id while parsing: it only appears in a problem, and a failed parse is parsed again
  * with a real one, so a valid publish never pays for random bytes.
  */
@@ -431,6 +437,7 @@ export function createEngine(options: EngineOptions): Engine {
       now: clock(),
       maxInFlightPerChannel,
       channelCeiling,
+      failingChannel: { afterMs: FAILING_CHANNEL_AFTER_MS, cap: FAILING_CHANNEL_CAP },
       onUnreadableChannel: reportUnreadable,
     };
   }

@@ -116,22 +116,26 @@ const prefixed = (alias: string, cols: readonly string[], prefix: string) =>
 // Referenced from the UPDATE's FROM list: whenever the statement changes a row, the setting was applied.
 const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true) AS async_commit) ac`;
 
+/** The largest PostgreSQL integer: "no ceiling" for a claim's channel cap. */
+const MAX_INT4 = 2_147_483_647;
+
 // One round trip. Per active channel, its leases are counted (deliveries_leased holds leased rows only) and one index
 // probe finds its first claimable delivery. The channels with the oldest work (at most one per batch slot) count
 // their claimable deliveries up to their room under the cap, and share the batch in that order, each up to what it
 // has: no more rows than the batch are locked. They are locked with SKIP LOCKED (concurrent claimers take disjoint
 // rows), leased, and returned with their message and channel. Work behind a saturated channel or an ordering key is
 // never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
-// holds most rows.)
-/** The largest PostgreSQL integer: "no ceiling" for a claim's channel cap. */
-const MAX_INT4 = 2_147_483_647;
-
+// holds most rows.) A channel's cap is its own or the default ($2), never above the engine's ceiling ($7), and $9 for
+// a channel whose failure streak began at or before $8.
 const CLAIM_SQL = `
 WITH heads AS (
   SELECT c.id, i.room, h.next_attempt_at AS first_due
   FROM channels c
   CROSS JOIN LATERAL (
-    SELECT LEAST(LEAST(COALESCE(c.max_in_flight, $2), $7) - count(*), $3) AS room FROM deliveries l
+    SELECT LEAST(
+      LEAST(COALESCE(c.max_in_flight, $2), $7::int, CASE WHEN c.failing_since <= $8::bigint THEN $9::int ELSE $7::int END)
+        - count(*),
+      $3) AS room FROM deliveries l
     WHERE l.channel_id = c.id AND l.state = 'delivering' AND l.next_attempt_at > $1
   ) i
   CROSS JOIN LATERAL (
@@ -985,6 +989,9 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           expiresAt,
           claimBodyBudget,
           Math.min(opts.channelCeiling ?? MAX_INT4, MAX_INT4),
+          // No failing-channel cap: a threshold no failure streak starts before.
+          opts.failingChannel === undefined ? -1 : opts.now - opts.failingChannel.afterMs,
+          Math.min(opts.failingChannel?.cap ?? MAX_INT4, MAX_INT4),
         ]);
         const read = readClaimRows(result);
         claimed.push(...read.claimed);

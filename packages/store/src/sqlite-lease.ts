@@ -16,6 +16,8 @@ export interface LeaseClaim {
   maxInFlightPerChannel: number;
   /** Ceiling on any channel's in-flight count (ClaimOptions.channelCeiling). */
   channelCeiling: number;
+  /** ClaimOptions.failingChannel; null when not set. */
+  failingChannel: { afterMs: number; cap: number } | null;
   /** Channels whose secrets could not be read in an earlier round: their deliveries are not taken. */
   skipChannels: string[];
   /** Most message body bytes one claim takes (the first delivery is taken whatever its size). */
@@ -94,7 +96,8 @@ const MESSAGE_JSON = jsonRow('m', MESSAGE_COLUMNS);
 
 /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
 function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number; channelId: string }> {
-  const { now, limit, maxInFlightPerChannel, channelCeiling } = claim;
+  const { now, limit, maxInFlightPerChannel, channelCeiling, failingChannel } = claim;
+  const failingBefore = failingChannel === null ? null : now - failingChannel.afterMs;
   const skip = new Set(claim.skipChannels);
   const inFlight = new Map<string, number>();
   for (const r of sql.all(
@@ -107,7 +110,7 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
   // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
   const heads: Array<{ id: string; room: number; firstDue: number }> = [];
   for (const r of sql.all(
-    `SELECT c.id, c.max_in_flight, (
+    `SELECT c.id, c.max_in_flight, c.failing_since, (
        SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
        WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
          AND ${ORDERING_FREE}
@@ -119,7 +122,11 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
     if (firstDue === null) continue;
     const id = str(r, 'id');
     if (skip.has(id)) continue;
-    const cap = Math.min(numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel, channelCeiling);
+    let cap = Math.min(numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel, channelCeiling);
+    const failingSince = numOrNull(r, 'failing_since');
+    if (failingBefore !== null && failingSince !== null && failingSince <= failingBefore) {
+      cap = Math.min(cap, failingChannel!.cap);
+    }
     const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
     if (room > 0) heads.push({ id, room, firstDue });
   }

@@ -255,6 +255,12 @@ export interface ClaimOptions {
    */
   channelCeiling?: number;
   /**
+   * A channel whose every attempt has failed for at least `afterMs` (channels.failing_since) gets at most `cap`
+   * in flight: an endpoint that is down or hangs is probed, not flooded, and holds few of the engine's slots.
+   * The first success ends the streak and the channel's own cap applies again.
+   */
+  failingChannel?: { afterMs: number; cap: number };
+  /**
    * Called (after the claim) for each channel whose stored secrets or settings could not be read
    * (StoreIntegrityError): its deliveries were left pending, not returned, and the channel was deactivated
    * with a disabledReason and a `channel.secrets_unreadable` event (`disabled: false` when another claimer or an

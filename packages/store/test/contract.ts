@@ -906,6 +906,46 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
         });
       });
 
+      it('holds a channel failing for failingChannel.afterMs to failingChannel.cap; a success lifts it', async () => {
+        await withStore(async (store) => {
+          const { application, channel } = await seedApplication(store, { maxInFlight: 10 });
+          for (let i = 0; i < 12; i++) await publishOk(store, newMessage(application.id, { i }), planAll, T0 + i);
+          const failing = { afterMs: 1_000, cap: 2 };
+          const claimAt = (now: number) =>
+            store.claimDueDeliveries(claimOptions(now, { failingChannel: failing, limit: 1 }));
+          const record = async (id: string, startedAt: number, ok: boolean) =>
+            assert.equal(
+              await store.recordAttempt(
+                {
+                  deliveryId: id,
+                  owner: 'w1',
+                  attempt: newAttempt(id, startedAt, ok),
+                  resolution: ok ? { state: 'delivered' } : { state: 'pending', nextAttemptAt: startedAt + 1 },
+                },
+                startedAt + 1,
+              ),
+              true,
+            );
+          // A failed attempt starts the streak at T0 + 100.
+          const [first] = await claimAt(T0 + 100);
+          await record(first!.delivery.id, T0 + 100, false);
+          assert.equal((await store.getChannel(application.id, channel.id))?.failingSince, T0 + 100);
+          // Failing for less than afterMs: the channel's own cap (10).
+          const young = await store.claimDueDeliveries(claimOptions(T0 + 600, { failingChannel: failing }));
+          assert.equal(young.length, 10);
+          await store.releaseLeases('w1');
+          // Failing for afterMs and more: at most 2 in flight, whatever is due.
+          const old = await store.claimDueDeliveries(claimOptions(T0 + 1_100, { failingChannel: failing }));
+          assert.equal(old.length, 2);
+          assert.deepEqual(await store.claimDueDeliveries(claimOptions(T0 + 1_100, { failingChannel: failing })), []);
+          // A success ends the streak: the channel's cap applies again.
+          await record(old[0]!.delivery.id, T0 + 1_200, true);
+          assert.equal((await store.getChannel(application.id, channel.id))?.failingSince, null);
+          const after = await store.claimDueDeliveries(claimOptions(T0 + 1_300, { failingChannel: failing }));
+          assert.equal(after.length, 9, 'cap 10, one still in flight');
+        });
+      });
+
       it('keeps publish order per ordering key: a later delivery waits while an earlier one is pending or delivering', async () => {
         await withStore(async (store) => {
           const { application } = await seedApplication(store, { orderingKey: 'ImageId' });

@@ -10,7 +10,8 @@ import { type AppProcess, spawnApp, waitFor } from '../src/app-process.ts';
 import { progressMessage } from '../src/messages.ts';
 import { type ReceiverProcess, startReceiverProcess } from '../src/receiver-process.ts';
 
-const COUNT = 300;
+// Enough backlog that both workers still hold leases when one is killed, however fast the drain.
+const COUNT = 1500;
 
 describe('PostgreSQL with two worker processes, one killed with SIGKILL mid-run', () => {
   let db: TestDatabase;
