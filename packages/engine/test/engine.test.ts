@@ -359,6 +359,41 @@ for (const kind of ADAPTERS) {
       assert.equal(superseded.items.length, 2);
     });
 
+    it('gives a channel whose attempts have all failed for 5 s at most 2 attempts in flight', async () => {
+      await using t = await openTestStore(kind);
+      const appId = await createApp(t.store);
+      const down = await createWebhookChannel(t.store, appId, { options: { maxInFlight: 10 } });
+      const clock = testClock();
+      const transport = createRecordingTransport();
+      transport.respond(() => retryableOutcome());
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: transport },
+        clock: clock.read,
+        concurrency: 8,
+        batchSize: 8,
+        pollIntervalMs: 50,
+        retention: null,
+      });
+      for (let i = 0; i < 12; i++) {
+        assert.ok((await engine.publish({ applicationId: appId, body: progressMessage(appId, randomUUID(), i) })).ok);
+      }
+      // A first round fails (6 attempts: the ceiling of 8): the channel's failure streak starts.
+      assert.equal(await engine.runOnce(), 6);
+      assert.equal((await t.store.getChannel(appId, down.id))?.failingSince, clock.now);
+      // A minute later everything is due again and the endpoint now hangs: it is probed by 2 attempts, not 6.
+      clock.advance(60_000);
+      transport.respond(() => hangUntilAborted());
+      engine.start();
+      try {
+        await waitFor(() => transport.inFlight >= 2, 'the probes');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(transport.inFlight, 2);
+      } finally {
+        await engine.stop({ deadlineMs: 100 });
+      }
+    });
+
     it('holds a hanging channel whose own cap exceeds the concurrency to three quarters of the slots', async () => {
       await using t = await openTestStore(kind);
       const appId = await createApp(t.store);
