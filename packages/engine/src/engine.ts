@@ -144,6 +144,12 @@ const DEFAULT_RETENTION: RetentionOptions = {
 };
 /** Idle sleep when due work exists but none is claimable (per-channel caps, ordering); completions wake earlier. */
 const BLOCKED_SLEEP_MS = 1_000;
+/**
+ * A completion that leaves less than a batch of room wakes the claim loop after this long (once per interval,
+ * not per completion): when most slots are held by attempts that hang (a tenant's endpoints at their ceilings),
+ * the few left keep turning over instead of waiting for the blocked sleep.
+ */
+const TRICKLE_WAKE_MS = 20;
 /** Grace for aborted attempts to settle at shutdown. */
 const ABORT_GRACE_MS = 2_000;
 /** Backoff after a failed claim (database unreachable...): doubles per consecutive failure up to the max. */
@@ -209,6 +215,10 @@ export function createEngine(options: EngineOptions): Engine {
   // No channel may hold more than three quarters of the slots, whatever its own cap: a channel whose endpoint hangs
   // (each attempt waiting for its deadline) then leaves a quarter of the engine to the others.
   const channelCeiling = Math.max(1, Math.floor((concurrency * 3) / 4));
+  // One application's channels together, too: a tenant whose many endpoints hang holds at most seven eighths of
+  // the slots, and the other tenants keep the rest. Above the channel ceiling, so that one hung channel still
+  // leaves its application's other channels some room.
+  const applicationCeiling = Math.max(channelCeiling, Math.floor((concurrency * 7) / 8));
   const recordDelayMs = options.recordDelayMs ?? DEFAULT_RECORD_DELAY_MS;
   if (!(Number.isFinite(recordDelayMs) && recordDelayMs >= 0 && recordDelayMs <= 1_000)) {
     throw new EngineError('invalid_config', `recordDelayMs must be from 0 to 1000; received ${String(recordDelayMs)}`);
@@ -246,6 +256,8 @@ export function createEngine(options: EngineOptions): Engine {
    * batches claim again.
    */
   let claimedWithRecord = false;
+  let trickleTimer: NodeJS.Timeout | null = null;
+  let lastClaimAt = Number.NEGATIVE_INFINITY;
   // A batch of attempts is written once batchSize of them wait or recordDelayMs passed.
   // When the store can (store.recordAttemptsAndClaim), the batch also claims the next deliveries in the same
   // transaction, for the room the batch leaves.
@@ -418,7 +430,16 @@ export function createEngine(options: EngineOptions): Engine {
       .finally(() => {
         inFlight.delete(p);
         // Not while claims back off: completions failing with the database would end every backoff at once.
-        if (running && roomForBatch() && !claimsBackingOff) wake();
+        if (!running || claimsBackingOff) return;
+        if (roomForBatch()) wake();
+        else if (trickleTimer === null) {
+          trickleTimer = setTimeout(() => {
+            trickleTimer = null;
+            // Not while claims are frequent anyway (a busy drain, or claims made with each attempt record).
+            if (running && !claimsBackingOff && performance.now() - lastClaimAt >= TRICKLE_WAKE_MS) wake();
+          }, TRICKLE_WAKE_MS);
+          trickleTimer.unref();
+        }
       });
     inFlight.add(p);
     return p;
@@ -437,6 +458,7 @@ export function createEngine(options: EngineOptions): Engine {
       now: clock(),
       maxInFlightPerChannel,
       channelCeiling,
+      applicationCeiling,
       failingChannel: { afterMs: FAILING_CHANNEL_AFTER_MS, cap: FAILING_CHANNEL_CAP },
       onUnreadableChannel: reportUnreadable,
     };
@@ -444,6 +466,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   async function claim(limit: number): Promise<ClaimedDelivery[]> {
     if (limit <= 0) return [];
+    lastClaimAt = performance.now();
     return store.claimDueDeliveries(claimOptions(limit));
   }
 
@@ -453,6 +476,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (store.recordAttemptsAndClaim === undefined || !running || limit <= 0) {
       return store.recordAttempts(inputs, now);
     }
+    lastClaimAt = performance.now();
     const { recorded, claimed } = await store.recordAttemptsAndClaim(inputs, now, claimOptions(limit));
     if (!running) {
       // stop() began meanwhile and waits only for what was in flight then: give these back at once.
@@ -610,6 +634,8 @@ export function createEngine(options: EngineOptions): Engine {
       unsubscribe = null;
       if (retentionTimer) clearInterval(retentionTimer);
       retentionTimer = null;
+      if (trickleTimer) clearTimeout(trickleTimer);
+      trickleTimer = null;
       wake();
       await loopDone;
       loopDone = null;

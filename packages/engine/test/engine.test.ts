@@ -430,6 +430,51 @@ for (const kind of ADAPTERS) {
       }
     });
 
+    it('holds an application whose many channels hang to seven eighths of the slots; another application goes on', async () => {
+      await using t = await openTestStore(kind);
+      const noisy = await createApp(t.store);
+      const hanging: string[] = [];
+      for (let i = 0; i < 4; i++) hanging.push((await createWebhookChannel(t.store, noisy)).id);
+      const quiet = await createApp(t.store);
+      const healthy = await createWebhookChannel(t.store, quiet);
+      const transport = createRecordingTransport();
+      transport.respond((job) => (hanging.includes(job.channel.id) ? hangUntilAborted() : deliveredOutcome()));
+      const engine = createEngine({
+        store: t.store,
+        transports: { webhook: transport },
+        concurrency: 8,
+        batchSize: 8,
+        // Each hanging channel alone may hold 4: together they could hold all 8 slots.
+        maxInFlightPerChannel: 4,
+        pollIntervalMs: 200,
+        retention: null,
+      });
+      const attempts: AttemptEvent[] = [];
+      engine.on('attempt', (e) => attempts.push(e));
+      // The noisy application's work is older: it is claimed first.
+      for (let i = 0; i < 10; i++) {
+        assert.ok((await engine.publish({ applicationId: noisy, body: progressMessage(noisy, randomUUID(), i) })).ok);
+      }
+      const messages = 20;
+      for (let i = 0; i < messages; i++) {
+        assert.ok((await engine.publish({ applicationId: quiet, body: progressMessage(quiet, randomUUID(), i) })).ok);
+      }
+      engine.start();
+      try {
+        await waitFor(
+          () =>
+            attempts.filter((a) => a.channel.id === healthy.id && a.resolution.state === 'delivered').length ===
+            messages,
+          'every delivery of the other application',
+        );
+        assert.equal(transport.inFlight, 7, 'the noisy application holds floor(8 * 7 / 8) slots, not all 8');
+        assert.equal(attempts.filter((a) => hanging.includes(a.channel.id)).length, 0);
+      } finally {
+        const stopped = await engine.stop({ deadlineMs: 100 });
+        assert.equal(stopped.aborted, 7);
+      }
+    });
+
     it('keeps delivering to other channels while one channel hangs, and a graceful stop releases the hung leases', async () => {
       await using t = await openTestStore(kind);
       const appId = await createApp(t.store);

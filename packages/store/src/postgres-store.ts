@@ -126,27 +126,36 @@ const MAX_INT4 = 2_147_483_647;
 // rows), leased, and returned with their message and channel. Work behind a saturated channel or an ordering key is
 // never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
 // holds most rows.) A channel's cap is its own or the default ($2), never above the engine's ceiling ($7), and $9 for
-// a channel whose failure streak began at or before $8.
+// a channel whose failure streak began at or before $8. An application's active channels together hold at most $10
+// (its leases counted across them; the batch is shared within what it has left).
 const CLAIM_SQL = `
-WITH heads AS (
-  SELECT c.id, i.room, h.next_attempt_at AS first_due
+WITH counted AS (
+  SELECT c.id, c.application_id, i.n,
+    LEAST(COALESCE(c.max_in_flight, $2), $7::int, CASE WHEN c.failing_since <= $8::bigint THEN $9::int ELSE $7::int END)
+      AS cap
   FROM channels c
   CROSS JOIN LATERAL (
-    SELECT LEAST(
-      LEAST(COALESCE(c.max_in_flight, $2), $7::int, CASE WHEN c.failing_since <= $8::bigint THEN $9::int ELSE $7::int END)
-        - count(*),
-      $3) AS room FROM deliveries l
+    SELECT count(*) AS n FROM deliveries l
     WHERE l.channel_id = c.id AND l.state = 'delivering' AND l.next_attempt_at > $1
   ) i
+  WHERE c.is_active
+), heads AS (
+  SELECT k.id, k.application_id, k.app_room, LEAST(k.cap - k.n, $3, k.app_room) AS room,
+    h.next_attempt_at AS first_due
+  FROM (
+    SELECT id, application_id, n, cap, ($10::int - sum(n) OVER (PARTITION BY application_id))::bigint AS app_room
+    FROM counted
+  ) k
   CROSS JOIN LATERAL (
     SELECT d.next_attempt_at FROM deliveries d
-    WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
+    WHERE d.channel_id = k.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
       AND ${ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1
   ) h
-  WHERE c.is_active AND i.room > 0
+  WHERE LEAST(k.cap - k.n, $3, k.app_room) > 0
 ), oldest AS (
-  SELECT o.id, o.first_due, a.due FROM (SELECT id, room, first_due FROM heads ORDER BY first_due, id LIMIT $3) o
+  SELECT o.id, o.application_id, o.app_room, o.first_due, a.due
+  FROM (SELECT id, application_id, app_room, room, first_due FROM heads ORDER BY first_due, id LIMIT $3) o
   CROSS JOIN LATERAL (
     SELECT count(*) AS due FROM (
       SELECT 1 FROM deliveries d
@@ -156,9 +165,13 @@ WITH heads AS (
     ) q
   ) a
 ), chosen AS (
+  -- Oldest first: each channel's share is what it has, within what the batch and its application have left.
   SELECT id, share FROM (
-    SELECT id, LEAST(due, $3 - COALESCE(sum(due) OVER (ORDER BY first_due, id
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS share
+    SELECT id, LEAST(
+      due,
+      $3 - COALESCE(sum(due) OVER (ORDER BY first_due, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0),
+      app_room - COALESCE(sum(due) OVER (PARTITION BY application_id ORDER BY first_due, id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS share
     FROM oldest
   ) budget WHERE share > 0
 ), candidates AS (
@@ -992,6 +1005,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
           // No failing-channel cap: a threshold no failure streak starts before.
           opts.failingChannel === undefined ? -1 : opts.now - opts.failingChannel.afterMs,
           Math.min(opts.failingChannel?.cap ?? MAX_INT4, MAX_INT4),
+          Math.min(opts.applicationCeiling ?? MAX_INT4, MAX_INT4),
         ]);
         const read = readClaimRows(result);
         claimed.push(...read.claimed);

@@ -16,6 +16,8 @@ export interface LeaseClaim {
   maxInFlightPerChannel: number;
   /** Ceiling on any channel's in-flight count (ClaimOptions.channelCeiling). */
   channelCeiling: number;
+  /** Ceiling on any application's in-flight count (ClaimOptions.applicationCeiling). */
+  applicationCeiling: number;
   /** ClaimOptions.failingChannel; null when not set. */
   failingChannel: { afterMs: number; cap: number } | null;
   /** Channels whose secrets could not be read in an earlier round: their deliveries are not taken. */
@@ -96,21 +98,26 @@ const MESSAGE_JSON = jsonRow('m', MESSAGE_COLUMNS);
 
 /** The deliveries a claim takes: oldest first, within each active channel's room under its cap. */
 function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number; channelId: string }> {
-  const { now, limit, maxInFlightPerChannel, channelCeiling, failingChannel } = claim;
+  const { now, limit, maxInFlightPerChannel, channelCeiling, applicationCeiling, failingChannel } = claim;
   const failingBefore = failingChannel === null ? null : now - failingChannel.afterMs;
   const skip = new Set(claim.skipChannels);
   const inFlight = new Map<string, number>();
+  // An application's room: its ceiling less what all its channels hold; taken down as candidates are picked.
+  const appRoom = new Map<string, number>();
   for (const r of sql.all(
-    `SELECT channel_id, count(*) AS n FROM deliveries
+    `SELECT channel_id, application_id, count(*) AS n FROM deliveries
      WHERE state = 'delivering' AND next_attempt_at > ? GROUP BY channel_id`,
     now,
   )) {
-    inFlight.set(str(r, 'channel_id'), num(r, 'n'));
+    const n = num(r, 'n');
+    inFlight.set(str(r, 'channel_id'), n);
+    const app = str(r, 'application_id');
+    appRoom.set(app, (appRoom.get(app) ?? applicationCeiling) - n);
   }
   // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
-  const heads: Array<{ id: string; room: number; firstDue: number }> = [];
+  const heads: Array<{ id: string; applicationId: string; room: number; firstDue: number }> = [];
   for (const r of sql.all(
-    `SELECT c.id, c.max_in_flight, c.failing_since, (
+    `SELECT c.id, c.application_id, c.max_in_flight, c.failing_since, (
        SELECT d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
        WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
          AND ${ORDERING_FREE}
@@ -122,19 +129,23 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
     if (firstDue === null) continue;
     const id = str(r, 'id');
     if (skip.has(id)) continue;
+    const applicationId = str(r, 'application_id');
     let cap = Math.min(numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel, channelCeiling);
     const failingSince = numOrNull(r, 'failing_since');
     if (failingBefore !== null && failingSince !== null && failingSince <= failingBefore) {
       cap = Math.min(cap, failingChannel!.cap);
     }
-    const room = Math.min(cap - (inFlight.get(id) ?? 0), limit);
-    if (room > 0) heads.push({ id, room, firstDue });
+    const room = Math.min(cap - (inFlight.get(id) ?? 0), limit, appRoom.get(applicationId) ?? applicationCeiling);
+    if (room > 0) heads.push({ id, applicationId, room, firstDue });
   }
   heads.sort((a, b) => a.firstDue - b.firstDue || (a.id < b.id ? -1 : 1));
   // Channels with the oldest work first, until they give a full batch; then oldest first across them.
   const candidates: Array<{ seq: number; at: number; channelId: string }> = [];
   for (const head of heads) {
     if (candidates.length >= limit) break;
+    const room = Math.min(head.room, appRoom.get(head.applicationId) ?? applicationCeiling);
+    if (room <= 0) continue;
+    let taken = 0;
     for (const r of sql.all(
       `SELECT d.seq, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
        WHERE d.channel_id = ? AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
@@ -142,10 +153,12 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
        ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
       head.id,
       now,
-      head.room,
+      room,
     )) {
       candidates.push({ seq: num(r, 'seq'), at: num(r, 'next_attempt_at'), channelId: head.id });
+      taken++;
     }
+    appRoom.set(head.applicationId, (appRoom.get(head.applicationId) ?? applicationCeiling) - taken);
   }
   candidates.sort((a, b) => a.at - b.at || a.seq - b.seq);
   return candidates.slice(0, limit);

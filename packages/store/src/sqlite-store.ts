@@ -569,6 +569,7 @@ function openSqliteStore(options: SqliteStoreOptions): Store {
     leaseMs: opts.leaseMs,
     maxInFlightPerChannel: opts.maxInFlightPerChannel,
     channelCeiling: opts.channelCeiling ?? Number.MAX_SAFE_INTEGER,
+    applicationCeiling: opts.applicationCeiling ?? Number.MAX_SAFE_INTEGER,
     failingChannel: opts.failingChannel ?? null,
     skipChannels,
     bodyBudgetBytes: claimBodyBudget,

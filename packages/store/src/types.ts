@@ -255,6 +255,11 @@ export interface ClaimOptions {
    */
   channelCeiling?: number;
   /**
+   * Ceiling on one application's in-flight deliveries across all its channels: the engine sets it below its
+   * concurrency, so one tenant whose many endpoints hang cannot hold every slot and stall the other tenants.
+   */
+  applicationCeiling?: number;
+  /**
    * A channel whose every attempt has failed for at least `afterMs` (channels.failing_since) gets at most `cap`
    * in flight: an endpoint that is down or hangs is probed, not flooded, and holds few of the engine's slots.
    * The first success ends the streak and the channel's own cap applies again.

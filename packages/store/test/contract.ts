@@ -906,6 +906,58 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
         });
       });
 
+      it('holds every application under applicationCeiling across its channels; other applications keep their room', async () => {
+        await withStore(async (store) => {
+          // Tenant A: three channels with 6 due each. Tenant B: one channel with 6 due.
+          const { application: a } = await seedApplication(store, {}, 'a');
+          for (let i = 0; i < 2; i++) {
+            await store.createChannel({
+              applicationId: a.id,
+              kind: 0,
+              isActive: true,
+              includeImageData: true,
+              config: webhook,
+            });
+          }
+          const { application: b } = await seedApplication(store, {}, 'b');
+          for (let i = 0; i < 6; i++) {
+            await publishOk(store, newMessage(a.id, { i }), planAll, T0 + i);
+            await publishOk(store, newMessage(b.id, { i }), planAll, T0 + 50 + i);
+          }
+          const byApp = (cs: ClaimedDelivery[], id: string) => cs.filter((c) => c.delivery.applicationId === id).length;
+          const opts = (now: number, limit = 100) =>
+            claimOptions(now, { limit, maxInFlightPerChannel: 10, channelCeiling: 10, applicationCeiling: 7 });
+          // A's work is older, and the batch of 4 takes it first: all from A, under its ceiling.
+          const first = await store.claimDueDeliveries(opts(T0 + 100, 4));
+          assert.equal(byApp(first, a.id), 4);
+          // The next claim: A has 3 left of its 7 (spread over its channels in one batch), B gets all of its 6.
+          const second = await store.claimDueDeliveries(opts(T0 + 101));
+          assert.equal(byApp(second, a.id), 3, 'A stops at its ceiling of 7 across three channels');
+          assert.equal(byApp(second, b.id), 6, 'B is not held back by A');
+          assert.deepEqual(await store.claimDueDeliveries(opts(T0 + 102)), [], 'the ceiling counts what is in flight');
+          // Recording one of A's attempts frees one slot for A.
+          const one = [...first, ...second].find((c) => c.delivery.applicationId === a.id)!;
+          assert.equal(
+            await store.recordAttempt(
+              {
+                deliveryId: one.delivery.id,
+                owner: 'w1',
+                attempt: newAttempt(one.delivery.id, T0 + 103, true),
+                resolution: { state: 'delivered' },
+              },
+              T0 + 103,
+            ),
+            true,
+          );
+          const third = await store.claimDueDeliveries(opts(T0 + 104));
+          assert.equal(third.length, 1);
+          assert.equal(third[0]!.delivery.applicationId, a.id);
+          // Without the ceiling, A's channels take all their work (18 due, 7 in flight).
+          const rest = await store.claimDueDeliveries(claimOptions(T0 + 105, { maxInFlightPerChannel: 10 }));
+          assert.equal(byApp(rest, a.id), 10);
+        });
+      });
+
       it('holds a channel failing for failingChannel.afterMs to failingChannel.cap; a success lifts it', async () => {
         await withStore(async (store) => {
           const { application, channel } = await seedApplication(store, { maxInFlight: 10 });
