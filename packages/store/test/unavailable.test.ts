@@ -43,10 +43,11 @@ describe('isStoreUnavailableError, on the drivers’ real errors', () => {
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     try {
-      const during = victim.query('SELECT pg_sleep(5)');
+      // Caught from the start: the victim's error can arrive before pg_terminate_backend's own answer.
+      const during = errorOf(() => victim.query('SELECT pg_sleep(5)'));
       await new Promise((r) => setTimeout(r, 100));
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-      const terminated = await errorOf(() => during);
+      const terminated = await during;
       assert.equal(isStoreUnavailableError(terminated), true, String(terminated));
       const after = await errorOf(() => victim.query('SELECT 1'));
       assert.equal(isStoreUnavailableError(after), true, String(after));
