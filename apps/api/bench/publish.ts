@@ -51,9 +51,6 @@ async function drive(
 ) {
   let sent = 0;
   let failed = 0;
-  const fs = await import('node:fs');
-  const threads = () => Object.fromEntries(fs.readdirSync('/proc/self/task').map((t) => [t + ':' + fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim(), Number(fs.readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0])]));
-  const th0 = threads();
   const started = performance.now();
   const deadline = started + durationMs;
   const worker = async () => {
@@ -66,8 +63,6 @@ async function drive(
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
-  const th1 = threads();
-  console.log('  ' + (pool === bmin ? 'bare  ' : 'herald') + ' ' + Object.entries(th1).map(([k, v]) => [k, (v - (th0[k] ?? 0)) / 1e9 / seconds]).filter(([, u]) => (u as number) > 0.02).map(([k, u]) => `${k}=${(u as number).toFixed(2)}`).join(' ') + ` rate=${(sent/seconds).toFixed(0)}`);
   return { requests: sent, failed, perSecond: sent / seconds };
 }
 
