@@ -1,3 +1,4 @@
+import { installRejectionGuard } from '@herald/engine';
 import { EnvError, loadEnv } from './env.ts';
 import { createLogger } from './logger.ts';
 import { startPlatform } from './platform.ts';
@@ -14,6 +15,7 @@ try {
   throw err;
 }
 const logger = createLogger({ level: env.HERALD_LOG_LEVEL });
+installRejectionGuard((fields, message) => logger.error(fields, message));
 let platform: Awaited<ReturnType<typeof startPlatform>>;
 try {
   platform = await startPlatform(env, { logger });

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { installRejectionGuard } from '@herald/engine';
 import { pino } from 'pino';
 import { buildWorkerDeps } from './build-worker-deps.ts';
 import { createWorker } from './create-worker.ts';
@@ -9,6 +10,7 @@ import { loadEnv } from './env.ts';
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = pino({ level: env.HERALD_LOG_LEVEL, name: 'herald-worker' });
+  installRejectionGuard((fields, message) => log.error(fields, message));
   const engineLogger = {
     info: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg),
     warn: (msg: string, fields?: Record<string, unknown>) => log.warn(fields ?? {}, msg),

@@ -32,6 +32,7 @@ export {
   type RetryPolicy,
   resolveRetryPolicy,
 } from './retry-policy.ts';
+export { describeUnhandled, installRejectionGuard } from './process-guards.ts';
 export { stripImageContentBytes } from './strip-image-content.ts';
 export { TRANSPORT_BY_KIND, type Transport, type TransportJob, type TransportName } from './transport.ts';
 export type { TypedEmitter } from './typed-emitter.ts';
