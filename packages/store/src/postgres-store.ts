@@ -127,15 +127,16 @@ const MAX_INT4 = 2_147_483_647;
 // never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
 // holds most rows.) A channel's cap is its own or the default ($2), never above the engine's ceiling ($7), and $9 for
 // a channel whose failure streak began at or before $8. An application's active channels together hold at most $10
-// (its leases counted across them; the batch is shared within what it has left).
+// leases of this claimer ($4: the ceiling is per worker, so more workers give a tenant more room; the batch is shared
+// within what it has left).
 const CLAIM_SQL = `
 WITH counted AS (
-  SELECT c.id, c.application_id, i.n,
+  SELECT c.id, c.application_id, i.n, i.mine,
     LEAST(COALESCE(c.max_in_flight, $2), $7::int, CASE WHEN c.failing_since <= $8::bigint THEN $9::int ELSE $7::int END)
       AS cap
   FROM channels c
   CROSS JOIN LATERAL (
-    SELECT count(*) AS n FROM deliveries l
+    SELECT count(*) AS n, count(*) FILTER (WHERE l.lease_owner = $4) AS mine FROM deliveries l
     WHERE l.channel_id = c.id AND l.state = 'delivering' AND l.next_attempt_at > $1
   ) i
   WHERE c.is_active
@@ -143,7 +144,7 @@ WITH counted AS (
   SELECT k.id, k.application_id, k.app_room, LEAST(k.cap - k.n, $3, k.app_room) AS room,
     h.next_attempt_at AS first_due
   FROM (
-    SELECT id, application_id, n, cap, ($10::int - sum(n) OVER (PARTITION BY application_id))::bigint AS app_room
+    SELECT id, application_id, n, cap, ($10::int - sum(mine) OVER (PARTITION BY application_id))::bigint AS app_room
     FROM counted
   ) k
   CROSS JOIN LATERAL (

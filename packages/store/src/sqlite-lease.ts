@@ -102,17 +102,18 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
   const failingBefore = failingChannel === null ? null : now - failingChannel.afterMs;
   const skip = new Set(claim.skipChannels);
   const inFlight = new Map<string, number>();
-  // An application's room: its ceiling less what all its channels hold; taken down as candidates are picked.
+  // An application's room: its ceiling less what all its channels hold for this claimer (the ceiling is per worker);
+  // taken down as candidates are picked.
   const appRoom = new Map<string, number>();
   for (const r of sql.all(
-    `SELECT channel_id, application_id, count(*) AS n FROM deliveries
+    `SELECT channel_id, application_id, count(*) AS n, sum(lease_owner = ?) AS mine FROM deliveries
      WHERE state = 'delivering' AND next_attempt_at > ? GROUP BY channel_id`,
+    claim.owner,
     now,
   )) {
-    const n = num(r, 'n');
-    inFlight.set(str(r, 'channel_id'), n);
+    inFlight.set(str(r, 'channel_id'), num(r, 'n'));
     const app = str(r, 'application_id');
-    appRoom.set(app, (appRoom.get(app) ?? applicationCeiling) - n);
+    appRoom.set(app, (appRoom.get(app) ?? applicationCeiling) - num(r, 'mine'));
   }
   // Per active channel with room under its cap: the time of its first claimable delivery (one index probe).
   const heads: Array<{ id: string; applicationId: string; room: number; firstDue: number }> = [];

@@ -255,8 +255,9 @@ export interface ClaimOptions {
    */
   channelCeiling?: number;
   /**
-   * Ceiling on one application's in-flight deliveries across all its channels: the engine sets it below its
-   * concurrency, so one tenant whose many endpoints hang cannot hold every slot and stall the other tenants.
+   * Ceiling on one application's in-flight deliveries across all its channels, counting this claimer's (`owner`)
+   * leases only: the engine sets it below its concurrency, so one tenant whose many endpoints hang cannot hold every
+   * slot of a worker and stall the other tenants, and each added worker adds room.
    */
   applicationCeiling?: number;
   /**

@@ -935,6 +935,9 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.equal(byApp(second, a.id), 3, 'A stops at its ceiling of 7 across three channels');
           assert.equal(byApp(second, b.id), 6, 'B is not held back by A');
           assert.deepEqual(await store.claimDueDeliveries(opts(T0 + 102)), [], 'the ceiling counts what is in flight');
+          // The ceiling is per claimer: another worker has its own 7 for A (A has 11 due left).
+          const other = await store.claimDueDeliveries({ ...opts(T0 + 102), owner: 'w2' });
+          assert.equal(byApp(other, a.id), 7);
           // Recording one of A's attempts frees one slot for A.
           const one = [...first, ...second].find((c) => c.delivery.applicationId === a.id)!;
           assert.equal(
@@ -952,9 +955,9 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           const third = await store.claimDueDeliveries(opts(T0 + 104));
           assert.equal(third.length, 1);
           assert.equal(third[0]!.delivery.applicationId, a.id);
-          // Without the ceiling, A's channels take all their work (18 due, 7 in flight).
+          // Without the ceiling, A's channels take all their work (18 due, 15 taken).
           const rest = await store.claimDueDeliveries(claimOptions(T0 + 105, { maxInFlightPerChannel: 10 }));
-          assert.equal(byApp(rest, a.id), 10);
+          assert.equal(byApp(rest, a.id), 3);
         });
       });
 
