@@ -125,15 +125,17 @@ const MAX_INT4 = 2_147_483_647;
 // has: no more rows than the batch are locked. They are locked with SKIP LOCKED (concurrent claimers take disjoint
 // rows), leased, and returned with their message and channel. Work behind a saturated channel or an ordering key is
 // never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
-// holds most rows.) A channel's cap is its own or the default ($2), never above the engine's ceiling ($7), and $9 for
-// a channel whose failure streak began at or before $8. An application's active channels together hold at most $10
-// leases of this claimer ($4: the ceiling is per worker, so more workers give a tenant more room; the batch is shared
-// within what it has left).
+// holds most rows.) A channel's cap is its own or the default ($2), and $9 for a channel whose failure streak began at
+// or before $8, counting every claimer's leases. The engine's ceilings count this claimer's ($4) leases only, so that
+// each added worker adds room: a channel holds at most $7 of them, an application's active channels together at most
+// $10 (the batch is shared within what it has left).
 const CLAIM_SQL = `
 WITH counted AS (
-  SELECT c.id, c.application_id, i.n, i.mine,
-    LEAST(COALESCE(c.max_in_flight, $2), $7::int, CASE WHEN c.failing_since <= $8::bigint THEN $9::int ELSE $7::int END)
-      AS cap
+  SELECT c.id, c.application_id, i.mine,
+    LEAST(
+      LEAST(COALESCE(c.max_in_flight, $2),
+        CASE WHEN c.failing_since <= $8::bigint THEN $9::int ELSE COALESCE(c.max_in_flight, $2) END) - i.n,
+      $7::int - i.mine) AS ch_room
   FROM channels c
   CROSS JOIN LATERAL (
     SELECT count(*) AS n, count(*) FILTER (WHERE l.lease_owner = $4) AS mine FROM deliveries l
@@ -141,10 +143,10 @@ WITH counted AS (
   ) i
   WHERE c.is_active
 ), heads AS (
-  SELECT k.id, k.application_id, k.app_room, LEAST(k.cap - k.n, $3, k.app_room) AS room,
+  SELECT k.id, k.application_id, k.app_room, LEAST(k.ch_room, $3, k.app_room) AS room,
     h.next_attempt_at AS first_due
   FROM (
-    SELECT id, application_id, n, cap, ($10::int - sum(mine) OVER (PARTITION BY application_id))::bigint AS app_room
+    SELECT id, application_id, ch_room, ($10::int - sum(mine) OVER (PARTITION BY application_id))::bigint AS app_room
     FROM counted
   ) k
   CROSS JOIN LATERAL (
@@ -153,7 +155,7 @@ WITH counted AS (
       AND ${ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1
   ) h
-  WHERE LEAST(k.cap - k.n, $3, k.app_room) > 0
+  WHERE LEAST(k.ch_room, $3, k.app_room) > 0
 ), oldest AS (
   SELECT o.id, o.application_id, o.app_room, o.first_due, a.due
   FROM (SELECT id, application_id, app_room, room, first_due FROM heads ORDER BY first_due, id LIMIT $3) o

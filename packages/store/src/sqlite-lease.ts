@@ -102,6 +102,8 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
   const failingBefore = failingChannel === null ? null : now - failingChannel.afterMs;
   const skip = new Set(claim.skipChannels);
   const inFlight = new Map<string, number>();
+  // This claimer's own leases per channel: the engine's ceilings are per worker.
+  const mine = new Map<string, number>();
   // An application's room: its ceiling less what all its channels hold for this claimer (the ceiling is per worker);
   // taken down as candidates are picked.
   const appRoom = new Map<string, number>();
@@ -112,6 +114,7 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
     now,
   )) {
     inFlight.set(str(r, 'channel_id'), num(r, 'n'));
+    mine.set(str(r, 'channel_id'), num(r, 'mine'));
     const app = str(r, 'application_id');
     appRoom.set(app, (appRoom.get(app) ?? applicationCeiling) - num(r, 'mine'));
   }
@@ -131,12 +134,18 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
     const id = str(r, 'id');
     if (skip.has(id)) continue;
     const applicationId = str(r, 'application_id');
-    let cap = Math.min(numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel, channelCeiling);
+    // The channel's cap counts every claimer's leases; the engine's ceiling, this claimer's.
+    let cap = numOrNull(r, 'max_in_flight') ?? maxInFlightPerChannel;
     const failingSince = numOrNull(r, 'failing_since');
     if (failingBefore !== null && failingSince !== null && failingSince <= failingBefore) {
       cap = Math.min(cap, failingChannel!.cap);
     }
-    const room = Math.min(cap - (inFlight.get(id) ?? 0), limit, appRoom.get(applicationId) ?? applicationCeiling);
+    const room = Math.min(
+      cap - (inFlight.get(id) ?? 0),
+      channelCeiling - (mine.get(id) ?? 0),
+      limit,
+      appRoom.get(applicationId) ?? applicationCeiling,
+    );
     if (room > 0) heads.push({ id, applicationId, room, firstDue });
   }
   heads.sort((a, b) => a.firstDue - b.firstDue || (a.id < b.id ? -1 : 1));

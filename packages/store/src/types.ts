@@ -250,8 +250,9 @@ export interface ClaimOptions {
   /** Default per-channel in-flight cap when the channel sets none. */
   maxInFlightPerChannel: number;
   /**
-   * Ceiling on any one channel's in-flight deliveries, even when the channel's own cap is higher: the engine sets
-   * it below its concurrency, so a channel whose endpoint hangs cannot hold every slot and stall the others.
+   * Ceiling on any one channel's in-flight deliveries of this claimer (`owner`), even when the channel's own cap
+   * (which counts every claimer's) is higher: the engine sets it below its concurrency, so a channel whose endpoint
+   * hangs cannot hold every slot of a worker and stall the others.
    */
   channelCeiling?: number;
   /**

@@ -901,8 +901,14 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
           assert.equal(perChannel(first, wide.id), 4, 'the channel cap of 50 is held to the ceiling of 4');
           assert.equal(perChannel(first, plain.id), 4, 'the default cap of 10 too');
           assert.deepEqual(await store.claimDueDeliveries(opts), [], 'the ceiling counts what is already in flight');
+          // The ceiling is per claimer: another worker gets its own 4 of each.
+          const other = await store.claimDueDeliveries({ ...opts, owner: 'w2' });
+          assert.equal(perChannel(other, wide.id), 4);
+          assert.equal(perChannel(other, plain.id), 4);
+          // The channel's own cap counts every claimer's leases: the plain channel (cap 10) has room for 2.
           const more = await store.claimDueDeliveries(claimOptions(T0 + 100, { maxInFlightPerChannel: 10 }));
-          assert.equal(perChannel(more, wide.id), 8, 'without a ceiling the channel cap applies');
+          assert.equal(perChannel(more, wide.id), 4, 'without a ceiling, the rest of the wide channel (cap 50)');
+          assert.equal(perChannel(more, plain.id), 2, 'the cap of 10 counts both workers');
         });
       });
 
