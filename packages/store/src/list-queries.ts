@@ -68,7 +68,15 @@ export function listAttemptsQuery(
 ): ListQuery {
   const c: Array<[string, SqlValue[]]> = [['application_id = ?', [applicationId]]];
   if (f.deliveryId !== undefined) c.push(['delivery_id = ?', [f.deliveryId]]);
-  if (f.messageId !== undefined) c.push(['message_id = ?', [f.messageId]]);
+  if (f.messageId !== undefined) {
+    // PostgreSQL keeps no attempts index on message_id (migration 5): a message's attempts are those of its
+    // deliveries, found through deliveries_message and attempts_delivery.
+    c.push(
+      dialect === 'postgres'
+        ? ['delivery_id IN (SELECT d.id FROM deliveries d WHERE d.message_id = ?)', [f.messageId]]
+        : ['message_id = ?', [f.messageId]],
+    );
+  }
   if (f.channelId !== undefined) c.push(['channel_id = ?', [f.channelId]]);
   if (f.ok !== undefined) c.push(['ok = ?', [dialect === 'sqlite' ? (f.ok ? 1 : 0) : f.ok]]);
   if (f.since !== undefined) c.push(['started_at >= ?', [f.since]]);

@@ -185,4 +185,26 @@ DROP INDEX IF EXISTS attempts_started;
 CREATE INDEX IF NOT EXISTS attempts_started ON attempts USING brin (started_at);
 `,
   },
+  {
+    version: 5,
+    name: 'attempts without write-only indexes',
+    // Every recorded attempt paid for two indexes nothing needed: no query looks an attempt up by its id (pruning
+    // goes by ctid; the id stays unique by construction, a time-ordered random id), and the attempts of a message
+    // are found through its deliveries (deliveries_message, then attempts_delivery), which holds at most one row per
+    // channel.
+    sql: `
+ALTER TABLE attempts DROP CONSTRAINT IF EXISTS attempts_pkey;
+DROP INDEX IF EXISTS attempts_message;
+`,
+  },
+  {
+    version: 6,
+    name: 'deliveries carry their body size',
+    // The claim keeps each batch within a byte budget of message bodies. It read each candidate's body size from
+    // messages (a primary-key probe per delivery, then a second one for the columns it returns); the size is now
+    // written on the delivery at publish. Rows from before have none: the claim then reads it as before.
+    sql: `
+ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS body_bytes integer;
+`,
+  },
 ];

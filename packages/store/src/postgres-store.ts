@@ -178,8 +178,8 @@ WITH counted AS (
     FROM oldest
   ) budget WHERE share > 0
 ), candidates AS (
-  SELECT x.ctid, x.seq, x.next_attempt_at, x.message_id FROM chosen ch CROSS JOIN LATERAL (
-    SELECT d.ctid, d.seq, d.next_attempt_at, d.message_id FROM deliveries d
+  SELECT x.ctid, x.seq, x.next_attempt_at, x.message_id, x.body_bytes FROM chosen ch CROSS JOIN LATERAL (
+    SELECT d.ctid, d.seq, d.next_attempt_at, d.message_id, d.body_bytes FROM deliveries d
     WHERE d.channel_id = ch.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
       AND ${ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq
@@ -187,12 +187,14 @@ WITH counted AS (
     FOR UPDATE OF d SKIP LOCKED
   ) x
 ), ordered AS (
-  -- Oldest first, while the message bodies before each fit the budget ($6); octet_length reads a (toasted) body's
-  -- size, not the body. Locked rows left out are unlocked at commit, still pending.
+  -- Oldest first, while the message bodies before each fit the budget ($6). The size was written on the delivery
+  -- at publish (migration 6); for a delivery from before, octet_length reads a (toasted) body's size, not the body.
+  -- Locked rows left out are unlocked at commit, still pending.
   SELECT c.ctid, c.seq, c.next_attempt_at,
     row_number() OVER w AS n, sum(b.bytes) OVER w - b.bytes AS before
   FROM (SELECT * FROM candidates ORDER BY next_attempt_at, seq LIMIT $3) c
-  CROSS JOIN LATERAL (SELECT octet_length(m.body) AS bytes FROM messages m WHERE m.id = c.message_id LIMIT 1) b
+  CROSS JOIN LATERAL (SELECT COALESCE(c.body_bytes,
+    (SELECT octet_length(m.body) FROM messages m WHERE m.id = c.message_id LIMIT 1)) AS bytes) b
   WINDOW w AS (ORDER BY c.next_attempt_at, c.seq ROWS UNBOUNDED PRECEDING)
 ), picked AS (
   SELECT ctid, seq, next_attempt_at FROM ordered WHERE n = 1 OR before < $6::bigint
@@ -314,13 +316,13 @@ WITH plan AS (
   RETURNING id
 ), ins AS (
   INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
-    blocked, coalesce_key, created_at, updated_at)
+    blocked, coalesce_key, created_at, updated_at, body_bytes)
   SELECT l.id, m.id, $3::text, l.channel_id, 'pending', $10::bigint, l.ordering_key,
     l.ordering_key IS NOT NULL AND EXISTS (
       SELECT 1 FROM deliveries e WHERE e.channel_id = l.channel_id AND e.ordering_key = l.ordering_key
         AND e.state IN ('pending', 'delivering')
       FOR SHARE SKIP LOCKED),
-    l.coalesce_key, $10::bigint, $10::bigint
+    l.coalesce_key, $10::bigint, $10::bigint, octet_length($5::text)
   FROM live l CROSS JOIN msg m
   RETURNING channel_id
 ), wake AS (
@@ -1161,7 +1163,8 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       for (let i = 0; i < MAX_PRUNE_BATCHES; i++) {
         const n = await count(
           pool,
-          `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 LIMIT ${PRUNE_BATCH})`,
+          // By ctid: attempts have no index on id (migration 5); the rows are locked by the delete itself.
+          `DELETE FROM attempts WHERE ctid = ANY (ARRAY(SELECT ctid FROM attempts WHERE started_at < $1 LIMIT ${PRUNE_BATCH}))`,
           [opts.attemptsBefore],
         );
         attempts += n;

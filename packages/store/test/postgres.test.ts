@@ -60,9 +60,46 @@ describe('postgres adapter', () => {
       poolSize: 2,
       claimBodyBudgetBytes: CLAIM_BODY_BUDGET_FOR_TESTS,
     });
+    const raw = new pg.Client({ connectionString: schema.url });
+    await raw.connect();
     try {
-      await claimsWithinBodyBudget(store);
+      await claimsWithinBodyBudget(store, async () => {
+        // Publish writes each body's size on its delivery (migration 6), which the claim's budget reads.
+        const { rows } = await raw.query(
+          'SELECT d.body_bytes, octet_length(m.body) AS size FROM deliveries d JOIN messages m ON m.id = d.message_id',
+        );
+        assert.ok(rows.length > 0);
+        for (const r of rows) assert.equal(r.body_bytes, r.size);
+      });
     } finally {
+      await raw.end();
+      await store.close();
+      await schema.drop();
+    }
+  });
+
+  it('keeps the byte budget for deliveries published before their body size was stored (migration 6)', async () => {
+    const schema = await createTestSchema('herald_store');
+    const store = await createPostgresStore({
+      url: schema.url,
+      keyring: keyringA,
+      poolSize: 2,
+      claimBodyBudgetBytes: CLAIM_BODY_BUDGET_FOR_TESTS,
+    });
+    const raw = new pg.Client({ connectionString: schema.url });
+    await raw.connect();
+    try {
+      // Every other row as an older version wrote it: no size, so the claim reads the message's.
+      await claimsWithinBodyBudget(store, async () => {
+        await raw.query('UPDATE deliveries SET body_bytes = NULL WHERE seq % 2 = 0');
+      });
+      // And with no size on any row.
+      await raw.query('DELETE FROM messages');
+      await claimsWithinBodyBudget(store, async () => {
+        await raw.query('UPDATE deliveries SET body_bytes = NULL');
+      });
+    } finally {
+      await raw.end();
       await store.close();
       await schema.drop();
     }
@@ -74,6 +111,50 @@ describe('postgres adapter', () => {
         createPostgresStore({ url: 'postgres://127.0.0.1/none', keyring: keyringA, claimBodyBudgetBytes }),
         (e: unknown) => e instanceof StoreConfigError && e.code === 'STORE_OPTION_INVALID',
       );
+    }
+  });
+
+  it('migration 5 upgrades a database with recorded attempts: they stay listed and prunable without the two indexes', async () => {
+    const db = await createSchemaDatabase();
+    let store = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(store);
+      const published = await store.publish(newMessage(application.id), planAll, T0);
+      assert.equal(published.ok, true);
+      const [claimed] = await store.claimDueDeliveries(claimOptions(T0 + 1));
+      assert.ok(claimed);
+      // The database as version 4 left it: the attempts primary key and message index back, migration 5 not run.
+      await store.close();
+      await db.sql(`ALTER TABLE attempts ADD PRIMARY KEY (id)`);
+      await db.sql(`CREATE INDEX attempts_message ON attempts (message_id)`);
+      await db.sql(`DELETE FROM schema_migrations WHERE version = 5`);
+      store = await db.open(keyringA);
+      assert.ok(
+        await store.recordAttempt(
+          {
+            deliveryId: claimed.delivery.id,
+            owner: 'w1',
+            attempt: newAttempt(claimed.delivery.id, T0 + 2, false),
+            resolution: { state: 'pending', nextAttemptAt: T0 + 1000 },
+          },
+          T0 + 3,
+        ),
+      );
+      const indexes = (
+        await db.sql(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'attempts'`)
+      ).map((r) => r['indexname']);
+      assert.deepEqual([...indexes].sort(), ['attempts_application', 'attempts_delivery', 'attempts_started']);
+      const listed = await store.listAttempts(application.id, { messageId: claimed.message.id }, {});
+      assert.deepEqual(
+        listed.items.map((a) => a.deliveryId),
+        [claimed.delivery.id],
+      );
+      const pruned = await store.prune({ attemptsBefore: T0 + 10, messagesBefore: 0 });
+      assert.equal(pruned.attempts, 1);
+      assert.deepEqual((await store.listAttempts(application.id, {}, {})).items, []);
+    } finally {
+      await store.close();
+      await db.cleanup();
     }
   });
 
@@ -90,7 +171,7 @@ describe('postgres adapter', () => {
       );
       assert.deepEqual(
         (await db.sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r['version']),
-        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5, 6],
       );
       assert.equal(stores[0]?.kind, 'postgres');
     } finally {

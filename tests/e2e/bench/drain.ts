@@ -17,6 +17,8 @@ export interface DrainSettings {
   connections: number;
   /** Requests the bare loop keeps in flight. */
   bareConcurrency: number;
+  /** The bench channel's maxInFlight. */
+  maxInFlight: number;
   /** Budget for seeding one backlog; seeding stops early (and says so) when it runs out. */
   seedBudgetMs: number;
   /** Budget for one drain; the rate is computed over what arrived. */
@@ -106,7 +108,7 @@ async function seedBacklog(
       isActive: true,
       includeImageData: true,
       config: { webHookUrl: receiver.url, retryCount: 5, exponentialBackoffFactor: 2 },
-      options: { maxInFlight: 100 },
+      options: { maxInFlight: settings.maxInFlight },
     });
     const engine = createEngine({ store, transports: {}, retention: null });
     let next = 0;
