@@ -66,16 +66,21 @@ export function listAttemptsQuery(
   f: AttemptFilter,
   page: PageRequest,
 ): ListQuery {
-  const c: Array<[string, SqlValue[]]> = [['application_id = ?', [applicationId]]];
+  // By delivery or message, the few rows come through attempts_delivery; the tenant check is then a filter, written
+  // so that neither planner can choose attempts_application instead (without statistics both did, to save the
+  // sort, and read every attempt of the application).
+  const throughDelivery = f.deliveryId !== undefined || f.messageId !== undefined;
+  const tenant = !throughDelivery
+    ? 'application_id = ?'
+    : dialect === 'sqlite'
+      ? '+application_id = ?'
+      : "application_id || '' = ?";
+  const c: Array<[string, SqlValue[]]> = [[tenant, [applicationId]]];
   if (f.deliveryId !== undefined) c.push(['delivery_id = ?', [f.deliveryId]]);
+  // No attempts index on message_id (PostgreSQL migration 5, SQLite migration 3): a message's attempts are those of
+  // its deliveries, found through deliveries_message and attempts_delivery.
   if (f.messageId !== undefined) {
-    // PostgreSQL keeps no attempts index on message_id (migration 5): a message's attempts are those of its
-    // deliveries, found through deliveries_message and attempts_delivery.
-    c.push(
-      dialect === 'postgres'
-        ? ['delivery_id IN (SELECT d.id FROM deliveries d WHERE d.message_id = ?)', [f.messageId]]
-        : ['message_id = ?', [f.messageId]],
-    );
+    c.push(['delivery_id IN (SELECT d.id FROM deliveries d WHERE d.message_id = ?)', [f.messageId]]);
   }
   if (f.channelId !== undefined) c.push(['channel_id = ?', [f.channelId]]);
   if (f.ok !== undefined) c.push(['ok = ?', [dialect === 'sqlite' ? (f.ok ? 1 : 0) : f.ok]]);

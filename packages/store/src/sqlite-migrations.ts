@@ -148,4 +148,13 @@ DROP INDEX IF EXISTS deliveries_due;
 DROP INDEX IF EXISTS deliveries_lease_owner;
 `,
   },
+  {
+    version: 3,
+    name: 'no attempts index on message_id',
+    // Only written: a message's attempts are listed through its deliveries (deliveries_message, then
+    // attempts_delivery), as on PostgreSQL. One index entry less per recorded attempt.
+    sql: `
+DROP INDEX IF EXISTS attempts_message;
+`,
+  },
 ];
