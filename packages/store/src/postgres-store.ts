@@ -116,6 +116,13 @@ const prefixed = (alias: string, cols: readonly string[], prefix: string) =>
 // Referenced from the UPDATE's FROM list: whenever the statement changes a row, the setting was applied.
 const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true) AS async_commit) ac`;
 
+// A claim returns its channel's columns on the first row of each channel only (NULL on the others): the store reads
+// each channel once (readClaimRows), and a batch of 128 from one channel no longer carries its configuration and
+// sealed secrets 128 times, to be sent, parsed and dropped.
+const CLAIM_CHANNEL_COLUMNS = CHANNEL_COLUMNS.filter((c) => c !== 'id')
+  .map((c) => `CASE WHEN row_number() OVER per_channel = 1 THEN c.${c} END AS c_${c}`)
+  .join(', ');
+
 /** The largest PostgreSQL integer: "no ceiling" for a claim's channel cap. */
 const MAX_INT4 = 2_147_483_647;
 
@@ -205,12 +212,13 @@ WITH counted AS (
   FROM ${ASYNC_COMMIT} WHERE d.ctid = ANY (ARRAY(SELECT ctid FROM picked)) AND ac.async_commit = 'off'
   RETURNING d.*
 )
-SELECT l.*, m.*, ${prefixed('c', CHANNEL_COLUMNS, 'c_')}
+SELECT l.*, m.*, c.id AS c_id, ${CLAIM_CHANNEL_COLUMNS}
 FROM leased l
 JOIN picked p ON p.seq = l.seq
 -- LIMIT 1 keeps this a primary-key probe per leased row whatever the (generic) plan estimates.
 CROSS JOIN LATERAL (SELECT ${prefixed('m', MESSAGE_COLUMNS, 'm_')} FROM messages m WHERE m.id = l.message_id LIMIT 1) m
 JOIN channels c ON c.id = l.channel_id
+WINDOW per_channel AS (PARTITION BY l.channel_id ORDER BY p.next_attempt_at, p.seq)
 ORDER BY p.next_attempt_at, p.seq`;
 
 // One round trip: move the delivery on (only if the lease is still ours), log the attempt, keep the channel's

@@ -787,6 +787,36 @@ export function runStoreContract(name: string, makeDatabase: () => Promise<Contr
         });
       });
 
+      it('hands every delivery of a batch its own full channel, with channels interleaved in the batch', async () => {
+        await withStore(async (store) => {
+          const { application, channel } = await seedApplication(store);
+          const second = await store.createChannel({
+            applicationId: application.id,
+            kind: 0,
+            isActive: true,
+            includeImageData: false,
+            config: { ...webhook, webHookUrl: 'https://second.example.com/hook' },
+            secrets: { secretHeaderValue: 'hdr-second' },
+            options: { maxInFlight: 20 },
+          });
+          for (let i = 0; i < 4; i++) await publishOk(store, newMessage(application.id, { i }), planAll, T0 + i);
+          const claimed = await store.claimDueDeliveries(claimOptions(T0 + 10, { limit: 8 }));
+          assert.equal(claimed.length, 8);
+          const expected = new Map([
+            [channel.id, await store.getChannel(application.id, channel.id)],
+            [second.id, await store.getChannel(application.id, second.id)],
+          ]);
+          for (const c of claimed) {
+            assert.equal(c.channel.id, c.delivery.channelId);
+            assert.deepEqual(c.channel, expected.get(c.delivery.channelId));
+          }
+          assert.deepEqual(
+            claimed.filter((c) => c.channel.id === second.id).map((c) => c.channel.secrets),
+            Array(4).fill({ secretHeaderValue: 'hdr-second' }),
+          );
+        });
+      });
+
       it('hands over a claimed delivery and its message exactly as stored, whatever their text holds', async () => {
         await withStore(async (store) => {
           const { application } = await seedApplication(store);
