@@ -206,21 +206,41 @@ describe('security probes: response hygiene', () => {
 
   it('sends security headers on every answer, no x-powered-by, and no-store on API answers', async () => {
     const { a } = lp;
-    for (const [path, headers] of [
+    const publish = (contentType: string, body: string): RequestInit => ({
+      method: 'POST',
+      headers: { ...a.headers, 'content-type': contentType },
+      body,
+    });
+    for (const [path, init] of [
       ['/healthz', {}],
       ['/openapi.json', {}],
       ['/docs', {}],
       ['/nothing', {}],
-      [`${BASE}/All?applicationId=${a.applicationId}`, a.headers],
+      [`${BASE}/All?applicationId=${a.applicationId}`, { headers: a.headers }],
       [`${BASE}/All?applicationId=${a.applicationId}`, {}],
+      // A publish answered by the handler (404: no active channel), and two refused before it runs.
+      ['/api/v1/herald/messages', publish('application/json', JSON.stringify({ ApplicationId: a.applicationId }))],
+      ['/api/v1/herald/messages', publish('text/plain', 'x')],
+      ['/api/v1/herald/messages', publish('application/json', '{')],
     ] as const) {
-      const r = await lp.call(path, { headers });
+      const r = await lp.call(path, init);
+      // Each exactly once (a repeated header would be joined with ", ").
       assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
       assert.equal(r.headers.get('x-powered-by'), null, path);
       assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
-      assert.ok(r.headers.get('content-security-policy')?.includes("frame-ancestors 'none'"), path);
+      assert.equal(r.headers.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(
+        r.headers.get('content-security-policy'),
+        path === '/docs'
+          ? "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+          : "default-src 'none'; frame-ancestors 'none'",
+        path,
+      );
+      assert.match(r.headers.get('x-correlation-id') ?? '', /^[0-9a-f-]{36}$/, path);
       assert.equal(r.headers.get('server'), null, path);
     }
+    const sent = await lp.call('/healthz', { headers: { 'x-correlation-id': 'corr-123' } });
+    assert.equal(sent.headers.get('x-correlation-id'), 'corr-123');
     const api = await lp.call(`${BASE}/All?applicationId=${a.applicationId}`, { headers: a.headers });
     assert.equal(api.headers.get('cache-control'), 'no-store');
     const asset = await lp.call('/docs/swagger-ui.css');
