@@ -52,7 +52,8 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Pro
 }
 
 describe('postgres adapter', () => {
-  it("takes message bodies up to a claim's byte budget, and at least one delivery", async () => {
+  /** A store with the tests' small claim byte budget in a schema of its own, and a raw client on that schema. */
+  async function withBudgetStore(fn: (store: Store, raw: pg.Client) => Promise<void>): Promise<void> {
     const schema = await createTestSchema('herald_store');
     const store = await createPostgresStore({
       url: schema.url,
@@ -61,34 +62,31 @@ describe('postgres adapter', () => {
       claimBodyBudgetBytes: CLAIM_BODY_BUDGET_FOR_TESTS,
     });
     const raw = new pg.Client({ connectionString: schema.url });
-    await raw.connect();
     try {
-      await claimsWithinBodyBudget(store, async () => {
+      await raw.connect();
+      await fn(store, raw);
+    } finally {
+      await raw.end().catch(() => {});
+      await store.close();
+      await schema.drop();
+    }
+  }
+
+  it("takes message bodies up to a claim's byte budget, and at least one delivery", async () => {
+    await withBudgetStore((store, raw) =>
+      claimsWithinBodyBudget(store, async () => {
         // Publish writes each body's size on its delivery (migration 6), which the claim's budget reads.
         const { rows } = await raw.query(
           'SELECT d.body_bytes, octet_length(m.body) AS size FROM deliveries d JOIN messages m ON m.id = d.message_id',
         );
         assert.ok(rows.length > 0);
         for (const r of rows) assert.equal(r.body_bytes, r.size);
-      });
-    } finally {
-      await raw.end();
-      await store.close();
-      await schema.drop();
-    }
+      }),
+    );
   });
 
   it('keeps the byte budget for deliveries published before their body size was stored (migration 6)', async () => {
-    const schema = await createTestSchema('herald_store');
-    const store = await createPostgresStore({
-      url: schema.url,
-      keyring: keyringA,
-      poolSize: 2,
-      claimBodyBudgetBytes: CLAIM_BODY_BUDGET_FOR_TESTS,
-    });
-    const raw = new pg.Client({ connectionString: schema.url });
-    await raw.connect();
-    try {
+    await withBudgetStore(async (store, raw) => {
       // Every other row as an older version wrote it: no size, so the claim reads the message's.
       await claimsWithinBodyBudget(store, async () => {
         await raw.query('UPDATE deliveries SET body_bytes = NULL WHERE seq % 2 = 0');
@@ -98,11 +96,7 @@ describe('postgres adapter', () => {
       await claimsWithinBodyBudget(store, async () => {
         await raw.query('UPDATE deliveries SET body_bytes = NULL');
       });
-    } finally {
-      await raw.end();
-      await store.close();
-      await schema.drop();
-    }
+    });
   });
 
   it('refuses a claim byte budget that is not a positive integer', async () => {
