@@ -3,9 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { closeServer, createTestPki, listenEphemeral } from '@herald/testing';
 import { loadEnv } from '../src/env.ts';
+import { createLogger } from '../src/logger.ts';
 import { startPlatform } from '../src/platform.ts';
 import { imageCheckingMessage } from './fixtures.ts';
 import type { Json } from './harness.ts';
@@ -171,7 +173,17 @@ describe('one-command start: embedded platform on SQLite', () => {
       } while (cursor !== null);
       return total;
     };
-    const platform = await startPlatform(loadEnv({ ...env, HERALD_SHUTDOWN_DEADLINE_MS: '5000' }));
+    const logLines: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    const platform = await startPlatform(loadEnv({ ...env, HERALD_SHUTDOWN_DEADLINE_MS: '5000' }), { logger });
     const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
     const before = await countMessages(platform.url, headers);
     const statuses = new Map<number, number>();
@@ -204,12 +216,19 @@ describe('one-command start: embedded platform on SQLite', () => {
     const answered = statuses.get(202) ?? 0;
     assert.deepEqual([...statuses.keys()], [202], `answers: ${JSON.stringify([...statuses])}`);
     assert.ok(answered >= 50);
-    // After the close, new connections are refused; no request already sent was reset or cut.
+    // After the close, new connections are refused. A client may also see a reset: a connection the kernel
+    // completed just before the listening socket closed, which the server never accepted (nothing of it was read;
+    // it happened under load, about one run in ten). No connection the server held was cut (its own count), and
+    // below, exactly what was answered 202 is stored: no request was processed without its answer.
     assert.deepEqual(
-      [...errors.keys()].filter((code) => code !== 'ECONNREFUSED'),
+      [...errors.keys()].filter((code) => code !== 'ECONNREFUSED' && code !== 'ECONNRESET'),
       [],
       `errors: ${JSON.stringify([...errors])}`,
     );
+    const stopped = logLines
+      .map((line) => JSON.parse(line) as { msg?: string; cutConnections?: number })
+      .find((entry) => entry.msg === 'engine and HTTP server stopped');
+    assert.equal(stopped?.cutConnections, 0, 'the server cut no connection it held');
 
     const again = await startPlatform(loadEnv(env));
     try {
