@@ -3,14 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { closeServer, createTestPki, listenEphemeral } from '@herald/testing';
 import { loadEnv } from '../src/env.ts';
-import { createLogger } from '../src/logger.ts';
 import { startPlatform } from '../src/platform.ts';
 import { imageCheckingMessage } from './fixtures.ts';
 import type { Json } from './harness.ts';
+import { createCapturingLogger } from './security-platform.ts';
 
 interface Received {
   headers: Record<string, string | string[] | undefined>;
@@ -173,16 +172,7 @@ describe('one-command start: embedded platform on SQLite', () => {
       } while (cursor !== null);
       return total;
     };
-    const logLines: string[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk, _encoding, done) {
-          logLines.push(String(chunk));
-          done();
-        },
-      }),
-    });
+    const { logger, lines: logLines } = createCapturingLogger('info');
     const platform = await startPlatform(loadEnv({ ...env, HERALD_SHUTDOWN_DEADLINE_MS: '5000' }), { logger });
     const headers = await authHeaders(platform.url, creds.demo.apiKey, creds.demo.apiSecret);
     const before = await countMessages(platform.url, headers);

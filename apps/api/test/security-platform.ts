@@ -44,18 +44,24 @@ export interface LivePlatform extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-export async function startLivePlatform(env: Record<string, string> = {}): Promise<LivePlatform> {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-security-'));
-  const logLines: string[] = [];
+/** A logger whose JSON lines are kept in `lines`, for tests that read what the platform logged. */
+export function createCapturingLogger(level: string): { logger: ReturnType<typeof createLogger>; lines: string[] } {
+  const lines: string[] = [];
   const logger = createLogger({
-    level: 'trace',
+    level,
     destination: new Writable({
       write(chunk, _enc, cb) {
-        logLines.push(String(chunk));
+        lines.push(String(chunk));
         cb();
       },
     }),
   });
+  return { logger, lines };
+}
+
+export async function startLivePlatform(env: Record<string, string> = {}): Promise<LivePlatform> {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-security-'));
+  const { logger, lines: logLines } = createCapturingLogger('trace');
   const platform = await startPlatform(
     loadEnv({
       HERALD_DATA_DIR: join(dir, 'data'),
