@@ -50,14 +50,20 @@ export function listMessagesQuery(applicationId: string, f: MessageFilter, page:
   return build('messages', c, page, 'time-id');
 }
 
-export function listDeliveriesQuery(applicationId: string, f: DeliveryFilter, page: PageRequest): ListQuery {
+/** `table`: PostgreSQL reads delivery_view (deliveries with the lease state of their queue row). */
+export function listDeliveriesQuery(
+  applicationId: string,
+  f: DeliveryFilter,
+  page: PageRequest,
+  table: 'deliveries' | 'delivery_view' = 'deliveries',
+): ListQuery {
   const c: Array<[string, SqlValue[]]> = [['application_id = ?', [applicationId]]];
   if (f.messageId !== undefined) c.push(['message_id = ?', [f.messageId]]);
   if (f.channelId !== undefined) c.push(['channel_id = ?', [f.channelId]]);
   if (f.state !== undefined) c.push(['state = ?', [f.state]]);
   if (f.since !== undefined) c.push(['created_at >= ?', [f.since]]);
   if (f.until !== undefined) c.push(['created_at < ?', [f.until]]);
-  return build('deliveries', c, page, 'seq');
+  return build(table, c, page, 'seq');
 }
 
 export function listAttemptsQuery(

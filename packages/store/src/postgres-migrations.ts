@@ -207,4 +207,76 @@ DROP INDEX IF EXISTS attempts_message;
 ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS body_bytes integer;
 `,
   },
+  {
+    version: 7,
+    name: 'a narrow queue of open deliveries',
+    // Every claim and attempt record changed indexed columns of deliveries (state, next_attempt_at, the lease), so
+    // each wrote a new entry into every one of its nine indexes. Open deliveries now also have a row in
+    // delivery_queue, a narrow table with what claims, leases, ordering and coalescing read, and the indexes they
+    // need; the row leaves the queue when its delivery reaches a final state. A lease is kept in the queue row only:
+    // claims do not write deliveries at all, and deliveries says 'pending' for every open delivery (delivery_view
+    // shows a delivery with its queue row's state, due time and lease). deliveries keeps the indexes whose columns
+    // never change after publish (id, message, application, channel), so recording an attempt is a heap-only (HOT)
+    // update: no index entry. Half of each page is left free for those updates, since a record rewrites the rows of a
+    // page in one statement. Recovery of failed deliveries goes through the messages of the period
+    // (messages_application_created) instead of deliveries_failed. deliveries.blocked is no longer kept
+    // (delivery_queue.blocked is). Lock order, everywhere: a delivery's queue row, then its deliveries row.
+    sql: `
+CREATE TABLE IF NOT EXISTS delivery_queue (
+  delivery_id text PRIMARY KEY,
+  seq bigint NOT NULL,
+  message_id text NOT NULL,
+  channel_id text NOT NULL,
+  state text NOT NULL CHECK (state IN ('pending', 'delivering')),
+  next_attempt_at bigint NOT NULL,
+  lease_owner text,
+  leased_at bigint,
+  blocked boolean NOT NULL DEFAULT false,
+  ordering_key text,
+  coalesce_key text,
+  body_bytes integer
+);
+INSERT INTO delivery_queue (delivery_id, seq, message_id, channel_id, state, next_attempt_at, lease_owner, leased_at,
+  blocked, ordering_key, coalesce_key, body_bytes)
+SELECT id, seq, message_id, channel_id, state, next_attempt_at, lease_owner, leased_at, blocked, ordering_key,
+  coalesce_key, body_bytes
+FROM deliveries WHERE state IN ('pending', 'delivering')
+ON CONFLICT (delivery_id) DO NOTHING;
+CREATE INDEX IF NOT EXISTS delivery_queue_due ON delivery_queue (channel_id, next_attempt_at, seq) WHERE NOT blocked;
+CREATE INDEX IF NOT EXISTS delivery_queue_leased ON delivery_queue (channel_id, next_attempt_at)
+  WHERE state = 'delivering';
+CREATE INDEX IF NOT EXISTS delivery_queue_ordering ON delivery_queue (channel_id, ordering_key, seq)
+  WHERE ordering_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS delivery_queue_coalesce ON delivery_queue (channel_id, coalesce_key)
+  WHERE coalesce_key IS NOT NULL AND state = 'pending';
+CREATE INDEX IF NOT EXISTS delivery_queue_blocked ON delivery_queue (seq) WHERE blocked;
+CREATE OR REPLACE FUNCTION herald_delete_queue_of_deliveries() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('DELETE FROM %I.delivery_queue q USING gone g WHERE q.delivery_id = g.id', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER deliveries_delete_queue AFTER DELETE ON deliveries REFERENCING OLD TABLE AS gone
+  FOR EACH STATEMENT EXECUTE FUNCTION herald_delete_queue_of_deliveries();
+-- The lease lives in the queue row only (claims write no deliveries row): deliveries says 'pending' for every open
+-- delivery, and delivery_view shows a delivery with its queue row's state, due time and lease.
+UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL
+WHERE state = 'delivering';
+CREATE OR REPLACE VIEW delivery_view AS
+SELECT d.seq, d.id, d.message_id, d.application_id, d.channel_id, COALESCE(q.state, d.state) AS state, d.attempts,
+  d.attempts_at_reset, COALESCE(q.next_attempt_at, d.next_attempt_at) AS next_attempt_at, q.lease_owner,
+  CASE WHEN q.state = 'delivering' THEN q.next_attempt_at END AS lease_expires_at, q.leased_at, d.ordering_key,
+  d.coalesce_key, d.last_outcome, d.last_status_code, d.last_error, d.created_at,
+  CASE WHEN q.state = 'delivering' THEN GREATEST(d.updated_at, q.leased_at) ELSE d.updated_at END AS updated_at,
+  d.delivered_at, d.body_bytes
+FROM deliveries d LEFT JOIN delivery_queue q ON q.delivery_id = d.id;
+DROP INDEX IF EXISTS deliveries_channel_due;
+DROP INDEX IF EXISTS deliveries_blocked;
+DROP INDEX IF EXISTS deliveries_ordering;
+DROP INDEX IF EXISTS deliveries_coalesce;
+DROP INDEX IF EXISTS deliveries_leased;
+DROP INDEX IF EXISTS deliveries_failed;
+ALTER TABLE deliveries SET (fillfactor = 50);
+`,
+  },
 ];

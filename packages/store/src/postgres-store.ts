@@ -35,11 +35,9 @@ import {
   claimBodyBudgetOf,
   DELIVERY_STATES,
   duplicateOrConflict,
-  GIVE_BACK_LEASE,
   MAX_CLAIM_ROUNDS,
   newDelivery,
   newMessageRecord,
-  ORDERING_FREE,
   PRUNE_BATCH,
   SECRETS_UNREADABLE_EVENT,
   timeOrderedId,
@@ -116,6 +114,17 @@ const prefixed = (alias: string, cols: readonly string[], prefix: string) =>
 // Referenced from the UPDATE's FROM list: whenever the statement changes a row, the setting was applied.
 const ASYNC_COMMIT = `(SELECT set_config('synchronous_commit', 'off', true) AS async_commit) ac`;
 
+// The ordering rule on a queue row `d` (store-common's ORDERING_FREE, read in delivery_queue, which holds open
+// deliveries only): no earlier delivery of the same channel and ordering key is still open.
+const QUEUE_ORDERING_FREE = `(d.ordering_key IS NULL OR NOT EXISTS (
+  SELECT 1 FROM delivery_queue e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+    AND e.seq < d.seq))`;
+
+// Giving a lease back in delivery_queue (store-common's GIVE_BACK_LEASE, for the queue's columns): pending again, due
+// when it was claimed.
+const QUEUE_GIVE_BACK = `state = 'pending', lease_owner = NULL, next_attempt_at = COALESCE(leased_at, next_attempt_at),
+  leased_at = NULL`;
+
 // A claim returns its channel's columns on the first row of each channel only (NULL on the others): the store reads
 // each channel once (readClaimRows), and a batch of 128 from one channel no longer carries its configuration and
 // sealed secrets 128 times, to be sent, parsed and dropped.
@@ -126,16 +135,19 @@ const CLAIM_CHANNEL_COLUMNS = CHANNEL_COLUMNS.filter((c) => c !== 'id')
 /** The largest PostgreSQL integer: "no ceiling" for a claim's channel cap. */
 const MAX_INT4 = 2_147_483_647;
 
-// One round trip. Per active channel, its leases are counted (deliveries_leased holds leased rows only) and one index
-// probe finds its first claimable delivery. The channels with the oldest work (at most one per batch slot) count
-// their claimable deliveries up to their room under the cap, and share the batch in that order, each up to what it
-// has: no more rows than the batch are locked. They are locked with SKIP LOCKED (concurrent claimers take disjoint
-// rows), leased, and returned with their message and channel. Work behind a saturated channel or an ordering key is
-// never scanned. (channel_id leads the ORDER BY so the planner walks deliveries_channel_due even when one channel
-// holds most rows.) A channel's cap is its own or the default ($2), and $9 for a channel whose failure streak began at
-// or before $8, counting every claimer's leases. The engine's ceilings count this claimer's ($4) leases only, so that
-// each added worker adds room: a channel holds at most $7 of them, an application's active channels together at most
-// $10 (the batch is shared within what it has left).
+// One round trip, in delivery_queue (open deliveries only). Per active channel, its leases are counted
+// (delivery_queue_leased holds leased rows only) and one index probe finds its first claimable delivery. The channels
+// with the oldest work (at most one per batch slot) count their claimable deliveries up to their room under the cap,
+// and share the batch in that order, each up to what it has: no more rows than the batch are locked. When a single
+// channel has room, both probes are skipped (the batch is its own, and the candidates scan finds what it has): each
+// walks the same head of the index, where the entries of rows just claimed wait to be cleaned up. The rows are locked
+// with SKIP LOCKED (concurrent claimers take disjoint rows), leased, and returned with their delivery, message and
+// channel. Work behind a saturated channel or an ordering key is never scanned. (channel_id leads the ORDER BY so
+// the planner walks delivery_queue_due even when one channel holds most rows.) A channel's cap is its own or the
+// default ($2), and $9 for a channel whose failure streak began at or before $8, counting every claimer's leases.
+// The engine's ceilings count this claimer's ($4) leases only, so that each added worker adds room: a channel holds
+// at most $7 of them, an application's active channels together at most $10 (the batch is shared within what it has
+// left).
 const CLAIM_SQL = `
 WITH counted AS (
   SELECT c.id, c.application_id, i.mine,
@@ -145,34 +157,38 @@ WITH counted AS (
       $7::int - i.mine) AS ch_room
   FROM channels c
   CROSS JOIN LATERAL (
-    SELECT count(*) AS n, count(*) FILTER (WHERE l.lease_owner = $4) AS mine FROM deliveries l
+    SELECT count(*) AS n, count(*) FILTER (WHERE l.lease_owner = $4) AS mine FROM delivery_queue l
     WHERE l.channel_id = c.id AND l.state = 'delivering' AND l.next_attempt_at > $1
   ) i
   WHERE c.is_active
-), heads AS (
-  SELECT k.id, k.application_id, k.app_room, LEAST(k.ch_room, $3, k.app_room) AS room,
-    h.next_attempt_at AS first_due
+), open AS (
+  SELECT id, application_id, app_room, LEAST(ch_room, $3, app_room) AS room, count(*) OVER () = 1 AS alone
   FROM (
     SELECT id, application_id, ch_room, ($10::int - sum(mine) OVER (PARTITION BY application_id))::bigint AS app_room
     FROM counted
   ) k
+  WHERE LEAST(ch_room, $3, app_room) > 0
+), heads AS (
+  -- A channel alone with room needs neither its first due time nor its count (below): the batch is all its own.
+  SELECT k.id, k.application_id, k.app_room, k.room, k.alone, h.first_due
+  FROM open k
   CROSS JOIN LATERAL (
-    SELECT d.next_attempt_at FROM deliveries d
-    WHERE d.channel_id = k.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
-      AND ${ORDERING_FREE}
-    ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1
+    SELECT CASE WHEN k.alone THEN $1::bigint ELSE (
+      SELECT d.next_attempt_at FROM delivery_queue d
+      WHERE d.channel_id = k.id AND NOT d.blocked AND d.next_attempt_at <= $1 AND ${QUEUE_ORDERING_FREE}
+      ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1) END AS first_due
   ) h
-  WHERE LEAST(k.ch_room, $3, k.app_room) > 0
+  WHERE h.first_due IS NOT NULL
 ), oldest AS (
   SELECT o.id, o.application_id, o.app_room, o.first_due, a.due
-  FROM (SELECT id, application_id, app_room, room, first_due FROM heads ORDER BY first_due, id LIMIT $3) o
+  FROM (SELECT id, application_id, app_room, room, alone, first_due FROM heads ORDER BY first_due, id LIMIT $3) o
   CROSS JOIN LATERAL (
-    SELECT count(*) AS due FROM (
-      SELECT 1 FROM deliveries d
-      WHERE d.channel_id = o.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
-        AND ${ORDERING_FREE}
-      ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT o.room
-    ) q
+    SELECT CASE WHEN o.alone THEN o.room ELSE (
+      SELECT count(*) FROM (
+        SELECT 1 FROM delivery_queue d
+        WHERE d.channel_id = o.id AND NOT d.blocked AND d.next_attempt_at <= $1 AND ${QUEUE_ORDERING_FREE}
+        ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT o.room
+      ) q) END AS due
   ) a
 ), chosen AS (
   -- Oldest first: each channel's share is what it has, within what the batch and its application have left.
@@ -186,9 +202,8 @@ WITH counted AS (
   ) budget WHERE share > 0
 ), candidates AS (
   SELECT x.ctid, x.seq, x.next_attempt_at, x.message_id, x.body_bytes FROM chosen ch CROSS JOIN LATERAL (
-    SELECT d.ctid, d.seq, d.next_attempt_at, d.message_id, d.body_bytes FROM deliveries d
-    WHERE d.channel_id = ch.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked AND d.next_attempt_at <= $1
-      AND ${ORDERING_FREE}
+    SELECT d.ctid, d.seq, d.next_attempt_at, d.message_id, d.body_bytes FROM delivery_queue d
+    WHERE d.channel_id = ch.id AND NOT d.blocked AND d.next_attempt_at <= $1 AND ${QUEUE_ORDERING_FREE}
     ORDER BY d.channel_id, d.next_attempt_at, d.seq
     LIMIT ch.share
     FOR UPDATE OF d SKIP LOCKED
@@ -206,16 +221,23 @@ WITH counted AS (
 ), picked AS (
   SELECT ctid, seq, next_attempt_at FROM ordered WHERE n = 1 OR before < $6::bigint
 ), leased AS (
-  -- The rows are locked, so their ctid is stable: a TID scan, never a join that could scan the table.
-  UPDATE deliveries d SET state = 'delivering', lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5,
-    leased_at = $1, updated_at = $1
-  FROM ${ASYNC_COMMIT} WHERE d.ctid = ANY (ARRAY(SELECT ctid FROM picked)) AND ac.async_commit = 'off'
-  RETURNING d.*
+  -- The rows are locked, so their ctid is stable: a TID scan, never a join that could scan the table. The lease
+  -- lives in the queue row only: the deliveries row is not written (delivery_view shows the two together).
+  UPDATE delivery_queue q SET state = 'delivering', lease_owner = $4, next_attempt_at = $5, leased_at = $1
+  FROM ${ASYNC_COMMIT} WHERE q.ctid = ANY (ARRAY(SELECT ctid FROM picked)) AND ac.async_commit = 'off'
+  RETURNING q.delivery_id, q.seq, q.channel_id, q.message_id
 )
-SELECT l.*, m.*, c.id AS c_id, ${CLAIM_CHANNEL_COLUMNS}
+SELECT d.*, m.*, c.id AS c_id, ${CLAIM_CHANNEL_COLUMNS}
 FROM leased l
 JOIN picked p ON p.seq = l.seq
--- LIMIT 1 keeps this a primary-key probe per leased row whatever the (generic) plan estimates.
+-- LIMIT 1 keeps these primary-key probes per leased row whatever the (generic) plan estimates.
+CROSS JOIN LATERAL (
+  SELECT d.seq, d.id, d.message_id, d.application_id, d.channel_id, 'delivering' AS state, d.attempts,
+    d.attempts_at_reset, $5::bigint AS next_attempt_at, $4::text AS lease_owner, $5::bigint AS lease_expires_at,
+    d.ordering_key, d.coalesce_key, d.last_outcome, d.last_status_code, d.last_error, d.created_at,
+    GREATEST(d.updated_at, $1::bigint) AS updated_at, d.delivered_at
+  FROM deliveries d WHERE d.id = l.delivery_id LIMIT 1
+) d
 CROSS JOIN LATERAL (SELECT ${prefixed('m', MESSAGE_COLUMNS, 'm_')} FROM messages m WHERE m.id = l.message_id LIMIT 1) m
 JOIN channels c ON c.id = l.channel_id
 WINDOW per_channel AS (PARTITION BY l.channel_id ORDER BY p.next_attempt_at, p.seq)
@@ -225,12 +247,22 @@ ORDER BY p.next_attempt_at, p.seq`;
 // failure streak, and disable the channel (with an event) when asked. Unblocking the next delivery of its
 // ordering key is a second statement (UNBLOCK_HEADS_SQL), so that it sees a publish that waited for this one.
 const RECORD_ATTEMPT_SQL = `
-WITH upd AS (
+WITH dequeued AS (
+  -- The queue row first (the lock order): it leaves the queue on a final state, or waits for its retry.
+  DELETE FROM delivery_queue q
+  WHERE q.delivery_id = $1 AND q.lease_owner = $2 AND q.state = 'delivering' AND $3::text <> 'pending'
+  RETURNING q.delivery_id
+), requeued AS (
+  UPDATE delivery_queue q SET state = 'pending', next_attempt_at = $4, lease_owner = NULL, leased_at = NULL
+  WHERE q.delivery_id = $1 AND q.lease_owner = $2 AND q.state = 'delivering' AND $3::text = 'pending'
+  RETURNING q.delivery_id
+), upd AS (
   UPDATE deliveries SET state = $3::text, attempts = attempts + 1, next_attempt_at = $4, lease_owner = NULL,
     lease_expires_at = NULL, leased_at = NULL, last_outcome = $5, last_status_code = $6, last_error = $7,
     updated_at = $8, delivered_at = CASE WHEN $3::text = 'delivered' THEN $8 ELSE delivered_at END
   FROM ${ASYNC_COMMIT}
-  WHERE id = $1 AND lease_owner = $2 AND state = 'delivering' AND ac.async_commit = 'off'
+  WHERE id = $1 AND state = 'pending' AND ac.async_commit = 'off'
+    AND id IN (SELECT delivery_id FROM dequeued UNION ALL SELECT delivery_id FROM requeued)
   RETURNING seq, id, message_id, channel_id, application_id, attempts, ordering_key
 ), ins AS (
   INSERT INTO attempts (id, delivery_id, message_id, channel_id, application_id, attempt_number, started_at,
@@ -261,13 +293,26 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ord integer, delivery_id text, owner text, state text,
     next_attempt_at bigint, attempt_id text, started_at bigint, duration_ms integer, ok boolean, outcome text,
     status_code integer, broker_reply text, error text, response_excerpt text)
+), dequeued AS (
+  -- The queue rows first (the lock order), while the lease is ours: they leave the queue on a final state, or wait
+  -- for their retry.
+  DELETE FROM delivery_queue q USING input x
+  WHERE q.delivery_id = x.delivery_id AND q.lease_owner = x.owner AND q.state = 'delivering' AND x.state <> 'pending'
+  RETURNING q.delivery_id
+), requeued AS (
+  UPDATE delivery_queue q SET state = 'pending', next_attempt_at = x.next_attempt_at, lease_owner = NULL,
+    leased_at = NULL
+  FROM input x
+  WHERE q.delivery_id = x.delivery_id AND q.lease_owner = x.owner AND q.state = 'delivering' AND x.state = 'pending'
+  RETURNING q.delivery_id
 ), upd AS (
   UPDATE deliveries d SET state = x.state, attempts = d.attempts + 1, next_attempt_at = x.next_attempt_at,
     lease_owner = NULL, lease_expires_at = NULL, leased_at = NULL, last_outcome = x.outcome,
     last_status_code = x.status_code, last_error = x.error, updated_at = $2,
     delivered_at = CASE WHEN x.state = 'delivered' THEN $2 ELSE d.delivered_at END
   FROM input x, ${ASYNC_COMMIT}
-  WHERE d.id = x.delivery_id AND d.lease_owner = x.owner AND d.state = 'delivering' AND ac.async_commit = 'off'
+  WHERE d.id = x.delivery_id AND d.state = 'pending' AND ac.async_commit = 'off'
+    AND d.id = ANY (ARRAY(SELECT delivery_id FROM dequeued UNION ALL SELECT delivery_id FROM requeued))
   RETURNING d.seq, d.id, d.message_id, d.channel_id, d.application_id, d.attempts, d.ordering_key, x.ord,
     x.state AS new_state, x.attempt_id, x.started_at, x.duration_ms, x.ok, x.outcome, x.status_code,
     x.broker_reply, x.error, x.response_excerpt
@@ -300,15 +345,16 @@ SELECT ord, channel_id, ordering_key, new_state FROM upd`;
 // that saw one of them open holds a share lock on it (PUBLISH_SQL), so the state change above waited for that
 // publish to commit, and this later statement (a new snapshot) sees the delivery it flagged.
 const UNBLOCK_HEADS_SQL = `
-UPDATE deliveries n SET blocked = false
+UPDATE delivery_queue n SET blocked = false
 FROM (SELECT DISTINCT channel_id, ordering_key FROM jsonb_to_recordset($1::jsonb) AS k(channel_id text, ordering_key text)) k
-WHERE n.blocked AND n.seq = (SELECT min(e.seq) FROM deliveries e WHERE e.channel_id = k.channel_id
-  AND e.ordering_key = k.ordering_key AND e.state IN ('pending', 'delivering'))`;
+WHERE n.blocked AND n.seq = (SELECT min(e.seq) FROM delivery_queue e WHERE e.channel_id = k.channel_id
+  AND e.ordering_key = k.ordering_key)`;
 
 // Publish in one statement: the message and one delivery per planned channel that is still active (the channel
 // list was read just before, outside any transaction), or nothing at all; an idempotency key already taken
 // stores nothing either (stored = 0). The notification is delivered at commit, to every process listening.
-// A delivery is flagged blocked when an earlier one of its ordering key is open; that one is share-locked until
+// Each delivery also gets its queue row. A delivery is flagged blocked when an earlier one of its ordering key is
+// open (the queue holds open deliveries only); that one's queue row is share-locked until
 // commit, so whoever finishes it waits and then unblocks the new one (UNBLOCK_HEADS_SQL). One being changed right
 // now is skipped: the flag may then be false too early, which is harmless (claims check the rule itself).
 const PUBLISH_SQL = `
@@ -324,15 +370,20 @@ WITH plan AS (
   RETURNING id
 ), ins AS (
   INSERT INTO deliveries (id, message_id, application_id, channel_id, state, next_attempt_at, ordering_key,
-    blocked, coalesce_key, created_at, updated_at, body_bytes)
-  SELECT l.id, m.id, $3::text, l.channel_id, 'pending', $10::bigint, l.ordering_key,
-    l.ordering_key IS NOT NULL AND EXISTS (
-      SELECT 1 FROM deliveries e WHERE e.channel_id = l.channel_id AND e.ordering_key = l.ordering_key
-        AND e.state IN ('pending', 'delivering')
-      FOR SHARE SKIP LOCKED),
-    l.coalesce_key, $10::bigint, $10::bigint, octet_length($5::text)
+    coalesce_key, created_at, updated_at, body_bytes)
+  SELECT l.id, m.id, $3::text, l.channel_id, 'pending', $10::bigint, l.ordering_key, l.coalesce_key, $10::bigint,
+    $10::bigint, octet_length($5::text)
   FROM live l CROSS JOIN msg m
-  RETURNING channel_id
+  RETURNING id, seq, message_id, channel_id, ordering_key, coalesce_key, body_bytes
+), queued AS (
+  INSERT INTO delivery_queue (delivery_id, seq, message_id, channel_id, state, next_attempt_at, blocked,
+    ordering_key, coalesce_key, body_bytes)
+  SELECT i.id, i.seq, i.message_id, i.channel_id, 'pending', $10::bigint,
+    i.ordering_key IS NOT NULL AND EXISTS (
+      SELECT 1 FROM delivery_queue e WHERE e.channel_id = i.channel_id AND e.ordering_key = i.ordering_key
+      FOR SHARE SKIP LOCKED),
+    i.ordering_key, i.coalesce_key, i.body_bytes
+  FROM ins i
 ), wake AS (
   SELECT pg_notify('${NEW_WORK_CHANNEL}', '') FROM msg
 )
@@ -346,6 +397,17 @@ class PublishRolledBack extends Error {
     super('publish stored nothing');
     this.row = row;
   }
+}
+
+// Puts the deliveries of a CTE `moved` (just set back to pending) back in the queue.
+const REQUEUE_SQL = `INSERT INTO delivery_queue (delivery_id, seq, message_id, channel_id, state, next_attempt_at,
+  ordering_key, coalesce_key, body_bytes)
+  SELECT id, seq, message_id, channel_id, 'pending', next_attempt_at, ordering_key, coalesce_key, body_bytes FROM moved
+  ON CONFLICT (delivery_id) DO NOTHING`;
+
+/** Gives leases back: the queue rows matching `where` (a condition on delivery_queue; leased rows only). */
+function giveBackSql(where: string): string {
+  return `UPDATE delivery_queue SET ${QUEUE_GIVE_BACK} WHERE state = 'delivering' AND ${where}`;
 }
 
 const REDELIVER_SET = `state = 'pending', next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL,
@@ -479,7 +541,7 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     }
   };
   const deliveriesOf = async (db: Queryable, messageId: string) =>
-    (await rows(db, 'SELECT * FROM deliveries WHERE message_id = $1 ORDER BY seq', [messageId])).map(toDelivery);
+    (await rows(db, 'SELECT * FROM delivery_view WHERE message_id = $1 ORDER BY seq', [messageId])).map(toDelivery);
   const existingMessage = async (db: Queryable, applicationId: string, key: string) => {
     const row = await one(db, 'SELECT * FROM messages WHERE application_id = $1 AND idempotency_key = $2', [
       applicationId,
@@ -500,13 +562,14 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     if (ids.length === 0) return;
     await db.query(
       `WITH pairs AS (
-         SELECT DISTINCT channel_id, ordering_key FROM deliveries WHERE id = ANY($1::text[]) AND ordering_key IS NOT NULL
+         SELECT DISTINCT channel_id, ordering_key FROM delivery_queue
+         WHERE delivery_id = ANY($1::text[]) AND ordering_key IS NOT NULL
        )
-       UPDATE deliveries d SET blocked = EXISTS (
-         SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-           AND e.seq < d.seq AND e.state IN ('pending', 'delivering'))
+       UPDATE delivery_queue d SET blocked = EXISTS (
+         SELECT 1 FROM delivery_queue e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+           AND e.seq < d.seq)
        FROM pairs p
-       WHERE d.channel_id = p.channel_id AND d.ordering_key = p.ordering_key AND d.state IN ('pending', 'delivering')`,
+       WHERE d.channel_id = p.channel_id AND d.ordering_key = p.ordering_key`,
       [ids],
     );
   };
@@ -518,10 +581,10 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     if (now - lastHealAt < HEAL_INTERVAL_MS && now >= lastHealAt) return;
     lastHealAt = now;
     await pool.query(
-      `UPDATE deliveries d SET blocked = false
-       WHERE d.blocked AND d.state IN ('pending', 'delivering') AND NOT EXISTS (
-         SELECT 1 FROM deliveries e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
-           AND e.seq < d.seq AND e.state IN ('pending', 'delivering'))`,
+      `UPDATE delivery_queue d SET blocked = false
+       WHERE d.blocked AND NOT EXISTS (
+         SELECT 1 FROM delivery_queue e WHERE e.channel_id = d.channel_id AND e.ordering_key = d.ordering_key
+           AND e.seq < d.seq)`,
     );
   };
 
@@ -534,11 +597,10 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     now: number,
   ): Promise<UnreadableChannel[]> =>
     tx(async (client) => {
-      await client.query(
-        `UPDATE deliveries SET ${GIVE_BACK_LEASE}, updated_at = $3
-         WHERE id = ANY($1::text[]) AND lease_owner = $2 AND state = 'delivering'`,
-        [setAside.flatMap((a) => a.deliveryIds), owner, now],
-      );
+      await client.query(giveBackSql('delivery_id = ANY($1::text[]) AND lease_owner = $2'), [
+        setAside.flatMap((a) => a.deliveryIds),
+        owner,
+      ]);
       const out: UnreadableChannel[] = [];
       for (const { row, error } of setAside) {
         const channelId = str(row, 'c_id');
@@ -709,9 +771,13 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
         // Coalescing: supersede the older pending deliveries first, in the same transaction.
         const superseded = await rows(
           client,
-          `UPDATE deliveries d SET state = 'superseded', blocked = false, updated_at = $2
-           FROM jsonb_to_recordset($1::jsonb) AS p(channel_id text, coalesce_key text)
-           WHERE d.channel_id = p.channel_id AND d.coalesce_key = p.coalesce_key AND d.state = 'pending'
+          `WITH gone AS (
+             DELETE FROM delivery_queue q USING jsonb_to_recordset($1::jsonb) AS p(channel_id text, coalesce_key text)
+             WHERE q.channel_id = p.channel_id AND q.coalesce_key = p.coalesce_key AND q.state = 'pending'
+             RETURNING q.delivery_id
+           )
+           UPDATE deliveries d SET state = 'superseded', updated_at = $2
+           WHERE d.id = ANY (ARRAY(SELECT delivery_id FROM gone))
            RETURNING d.channel_id, d.ordering_key`,
           [JSON.stringify(planRows.filter((p) => p.coalesce_key !== null)), now],
         );
@@ -721,11 +787,11 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
         if (orphaned.length > 0) {
           // A superseded delivery may have been the one its ordering key waited on.
           await client.query(
-            `UPDATE deliveries SET blocked = false WHERE blocked AND seq IN (
-               SELECT min(d.seq) FROM deliveries d
+            `UPDATE delivery_queue SET blocked = false WHERE blocked AND seq IN (
+               SELECT min(d.seq) FROM delivery_queue d
                JOIN jsonb_to_recordset($1::jsonb) AS p(channel_id text, ordering_key text)
                  ON d.channel_id = p.channel_id AND d.ordering_key = p.ordering_key
-               WHERE d.state IN ('pending', 'delivering') GROUP BY d.channel_id, d.ordering_key)`,
+               GROUP BY d.channel_id, d.ordering_key)`,
             [JSON.stringify(orphaned)],
           );
         }
@@ -1059,18 +1125,10 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async releaseLeases(owner, deliveryIds) {
-      const set = `${GIVE_BACK_LEASE}, updated_at = $2`;
       const n =
         deliveryIds === undefined
-          ? await count(pool, `UPDATE deliveries SET ${set} WHERE state = 'delivering' AND lease_owner = $1`, [
-              owner,
-              clock(),
-            ])
-          : await count(
-              pool,
-              `UPDATE deliveries SET ${set} WHERE state = 'delivering' AND lease_owner = $1 AND id = ANY($3::text[])`,
-              [owner, clock(), deliveryIds],
-            );
+          ? await count(pool, giveBackSql('lease_owner = $1'), [owner])
+          : await count(pool, giveBackSql('lease_owner = $1 AND delivery_id = ANY($2::text[])'), [owner, deliveryIds]);
       if (n > 0) await notifyNewWork();
       return n;
     },
@@ -1079,8 +1137,8 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       const row = await one(
         pool,
         `SELECT min(h.next_attempt_at) AS next_attempt_at FROM channels c CROSS JOIN LATERAL (
-           SELECT d.next_attempt_at FROM deliveries d
-           WHERE d.channel_id = c.id AND d.state IN ('pending', 'delivering') AND NOT d.blocked
+           SELECT d.next_attempt_at FROM delivery_queue d
+           WHERE d.channel_id = c.id AND NOT d.blocked
            ORDER BY d.channel_id, d.next_attempt_at, d.seq LIMIT 1) h
          WHERE c.is_active`,
       );
@@ -1096,14 +1154,14 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       return toPage(await list(lq), lq, (r) => toMessage(r));
     },
     async getDelivery(applicationId, id) {
-      const row = await one(pool, 'SELECT * FROM deliveries WHERE id = $1 AND application_id = $2', [
+      const row = await one(pool, 'SELECT * FROM delivery_view WHERE id = $1 AND application_id = $2', [
         id,
         applicationId,
       ]);
       return row === undefined ? null : toDelivery(row);
     },
     async listDeliveries(applicationId, filter, page) {
-      const lq = listDeliveriesQuery(applicationId, filter, page);
+      const lq = listDeliveriesQuery(applicationId, filter, page, 'delivery_view');
       return toPage(await list(lq), lq, toDelivery);
     },
     async listAttempts(applicationId, filter, page) {
@@ -1115,17 +1173,20 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
       const moved = await tx(async (client) => {
         const row = await one(
           client,
-          `UPDATE deliveries SET ${REDELIVER_SET}, delivered_at = NULL
-           WHERE id = $2 AND application_id = $3
-             AND (state IN ('failed', 'dead', 'superseded') OR ($4::boolean AND state = 'delivered'))
-           RETURNING id`,
+          `WITH moved AS (
+             UPDATE deliveries SET ${REDELIVER_SET}, delivered_at = NULL
+             WHERE id = $2 AND application_id = $3
+               AND (state IN ('failed', 'dead', 'superseded') OR ($4::boolean AND state = 'delivered'))
+             RETURNING *
+           ), queued AS (${REQUEUE_SQL})
+           SELECT id FROM moved`,
           [now, deliveryId, applicationId, opts?.force === true],
         );
         if (row !== undefined) await refreshOrdering(client, [str(row, 'id')]);
         return row !== undefined;
       });
       if (moved) await notifyNewWork();
-      const row = await one(pool, 'SELECT * FROM deliveries WHERE id = $1 AND application_id = $2', [
+      const row = await one(pool, 'SELECT * FROM delivery_view WHERE id = $1 AND application_id = $2', [
         deliveryId,
         applicationId,
       ]);
@@ -1133,12 +1194,19 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
     },
     async recover(applicationId, opts, now) {
       const n = await tx(async (client) => {
+        // A delivery is created with its message: the period's messages (messages_application_created) lead to
+        // its deliveries (deliveries_message).
         const moved = await rows(
           client,
-          `UPDATE deliveries SET ${REDELIVER_SET}
-           WHERE application_id = $2 AND state IN ('failed', 'dead') AND created_at >= $3
-             AND ($4::text IS NULL OR channel_id = $4::text)
-           RETURNING id`,
+          `WITH moved AS (
+             UPDATE deliveries d SET ${REDELIVER_SET}
+             FROM messages m
+             WHERE m.application_id = $2 AND m.created_at >= $3 AND d.message_id = m.id
+               AND d.application_id = $2 AND d.state IN ('failed', 'dead') AND d.created_at >= $3
+               AND ($4::text IS NULL OR d.channel_id = $4::text)
+             RETURNING d.*
+           ), queued AS (${REQUEUE_SQL})
+           SELECT id FROM moved`,
           [now, applicationId, opts.since, opts.channelId ?? null],
         );
         await refreshOrdering(
@@ -1195,9 +1263,15 @@ function openPostgresStore(options: PostgresStoreOptions): Store {
 
     async countDeliveriesByState() {
       const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>;
-      for (const r of await rows(pool, 'SELECT state, count(*) AS n FROM deliveries GROUP BY state')) {
-        counts[str(r, 'state') as DeliveryState] = num(r, 'n');
+      // Open deliveries are 'pending' in deliveries; the leased ones among them are counted in the queue.
+      for (const r of await rows(
+        pool,
+        `SELECT state, count(*) AS n FROM deliveries GROUP BY state
+         UNION ALL SELECT 'delivering', count(*) FROM delivery_queue WHERE state = 'delivering'`,
+      )) {
+        counts[str(r, 'state') as DeliveryState] += num(r, 'n');
       }
+      counts.pending -= counts.delivering;
       return counts;
     },
 

@@ -75,12 +75,17 @@ describe('postgres adapter', () => {
   it("takes message bodies up to a claim's byte budget, and at least one delivery", async () => {
     await withBudgetStore((store, raw) =>
       claimsWithinBodyBudget(store, async () => {
-        // Publish writes each body's size on its delivery (migration 6), which the claim's budget reads.
+        // Publish writes each body's size on its delivery (migration 6) and its queue row (migration 7), which the
+        // claim's budget reads.
         const { rows } = await raw.query(
-          'SELECT d.body_bytes, octet_length(m.body) AS size FROM deliveries d JOIN messages m ON m.id = d.message_id',
+          `SELECT d.body_bytes, q.body_bytes AS queued_bytes, octet_length(m.body) AS size
+           FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN delivery_queue q ON q.delivery_id = d.id`,
         );
         assert.ok(rows.length > 0);
-        for (const r of rows) assert.equal(r.body_bytes, r.size);
+        for (const r of rows) {
+          assert.equal(r.body_bytes, r.size);
+          assert.equal(r.queued_bytes, r.size);
+        }
       }),
     );
   });
@@ -89,12 +94,12 @@ describe('postgres adapter', () => {
     await withBudgetStore(async (store, raw) => {
       // Every other row as an older version wrote it: no size, so the claim reads the message's.
       await claimsWithinBodyBudget(store, async () => {
-        await raw.query('UPDATE deliveries SET body_bytes = NULL WHERE seq % 2 = 0');
+        await raw.query('UPDATE delivery_queue SET body_bytes = NULL WHERE seq % 2 = 0');
       });
       // And with no size on any row.
       await raw.query('DELETE FROM messages');
       await claimsWithinBodyBudget(store, async () => {
-        await raw.query('UPDATE deliveries SET body_bytes = NULL');
+        await raw.query('UPDATE delivery_queue SET body_bytes = NULL');
       });
     });
   });
@@ -152,6 +157,164 @@ describe('postgres adapter', () => {
     }
   });
 
+  it('migration 7 moves open deliveries into the queue: leases, retries, ordering flags and finished ones kept', async () => {
+    const db = await createSchemaDatabase();
+    let store = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(store);
+      const keyed = (key: string) => (channels: Channel[]) =>
+        channels.map((c) => ({ channelId: c.id, orderingKey: key, coalesceKey: null }));
+      const published = [];
+      for (let i = 0; i < 4; i++) published.push(await store.publish(newMessage(application.id, { i }), planAll, T0));
+      const first = await store.publish(newMessage(application.id, { k: 1 }), keyed('img'), T0 + 1);
+      const second = await store.publish(newMessage(application.id, { k: 2 }), keyed('img'), T0 + 2);
+      const ids = [...published, first, second].map((r) => (r.ok ? r.deliveries[0]!.id : assert.fail('publish')));
+      const [d0, d1, d2, , dFirst, dSecond] = ids;
+      // d0 delivered, d1 dead, d2 leased by w1, d3 pending, dFirst pending, dSecond waiting behind dFirst.
+      const claimed = await store.claimDueDeliveries(claimOptions(T0 + 10, { limit: 3 }));
+      assert.deepEqual(
+        claimed.map((c) => c.delivery.id),
+        [d0, d1, d2],
+      );
+      const done = (id: string, state: 'delivered' | 'dead') => ({
+        deliveryId: id,
+        owner: 'w1',
+        attempt: newAttempt(id, T0 + 11, state === 'delivered'),
+        resolution: { state },
+      });
+      assert.deepEqual(await store.recordAttempts([done(d0!, 'delivered'), done(d1!, 'dead')], T0 + 12), [true, true]);
+      // The database as version 6 left it: no queue; deliveries carry the queue's columns and indexes.
+      const flags = await db.sql('SELECT delivery_id, blocked FROM delivery_queue WHERE blocked');
+      assert.deepEqual(
+        flags.map((r) => r['delivery_id']),
+        [dSecond],
+      );
+      await store.close();
+      // Version 6 kept the lease and the ordering flag on the deliveries row.
+      await db.sql(`UPDATE deliveries d SET state = q.state, lease_owner = q.lease_owner, leased_at = q.leased_at,
+        lease_expires_at = q.next_attempt_at, next_attempt_at = q.next_attempt_at, blocked = q.blocked
+        FROM delivery_queue q WHERE q.delivery_id = d.id`);
+      assert.deepEqual(
+        (await db.sql(`SELECT id FROM deliveries WHERE state = 'delivering'`)).map((r) => r['id']),
+        [d2],
+      );
+      await db.sql('DROP VIEW delivery_view');
+      await db.sql('DROP TRIGGER deliveries_delete_queue ON deliveries');
+      await db.sql('DROP TABLE delivery_queue');
+      await db.sql(`CREATE INDEX deliveries_channel_due ON deliveries (channel_id, next_attempt_at, seq)
+        WHERE state IN ('pending', 'delivering') AND NOT blocked`);
+      await db.sql('CREATE INDEX deliveries_blocked ON deliveries (seq) WHERE blocked');
+      await db.sql(`CREATE INDEX deliveries_ordering ON deliveries (channel_id, ordering_key, seq)
+        WHERE ordering_key IS NOT NULL AND state IN ('pending', 'delivering')`);
+      await db.sql(
+        `CREATE INDEX deliveries_leased ON deliveries (channel_id, next_attempt_at) WHERE state = 'delivering'`,
+      );
+      await db.sql('ALTER TABLE deliveries RESET (fillfactor)');
+      await db.sql('DELETE FROM schema_migrations WHERE version = 7');
+      store = await db.open(keyringA);
+
+      const queued = await db.sql('SELECT delivery_id, state, lease_owner, blocked FROM delivery_queue ORDER BY seq');
+      assert.deepEqual(
+        queued.map((r) => [r['delivery_id'], r['state'], r['lease_owner'], r['blocked']]),
+        [
+          [d2, 'delivering', 'w1', false],
+          [ids[3], 'pending', null, false],
+          [dFirst, 'pending', null, false],
+          [dSecond, 'pending', null, true],
+        ],
+      );
+      const indexes = (
+        await db.sql(
+          `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'deliveries'`,
+        )
+      ).map((r) => r['indexname']);
+      assert.deepEqual([...indexes].sort(), [
+        'deliveries_application',
+        'deliveries_channel',
+        'deliveries_message',
+        'deliveries_pkey',
+      ]);
+      const [options] = await db.sql(`SELECT reloptions FROM pg_class WHERE oid = 'deliveries'::regclass`);
+      assert.deepEqual(options?.['reloptions'], ['fillfactor=50']);
+      // The lease moved to the queue row; the delivery reads as before.
+      const leased = await store.getDelivery(application.id, d2!);
+      assert.deepEqual([leased?.state, leased?.leaseOwner, leased?.leaseExpiresAt], ['delivering', 'w1', T0 + 30_010]);
+      assert.deepEqual(
+        (await db.sql(`SELECT state, lease_owner FROM deliveries WHERE id = '${d2}'`)).map((r) => [
+          r['state'],
+          r['lease_owner'],
+        ]),
+        [['pending', null]],
+      );
+
+      // The lease carried over: its owner records the attempt; the others are claimed, the waiting one last.
+      assert.deepEqual(await store.recordAttempts([done(d2!, 'delivered')], T0 + 13), [true]);
+      const next = await store.claimDueDeliveries(claimOptions(T0 + 14, { owner: 'w2' }));
+      assert.deepEqual(
+        next.map((c) => c.delivery.id),
+        [ids[3], dFirst],
+      );
+      assert.deepEqual(await store.recordAttempts([{ ...done(dFirst!, 'delivered'), owner: 'w2' }], T0 + 15), [true]);
+      const last = await store.claimDueDeliveries(claimOptions(T0 + 16, { owner: 'w2' }));
+      assert.deepEqual(
+        last.map((c) => c.delivery.id),
+        [dSecond],
+      );
+      const states = await store.countDeliveriesByState();
+      assert.deepEqual([states.delivered, states.dead, states.delivering], [3, 1, 2]);
+      // Finished deliveries stay finished: a redelivery puts one back in the queue.
+      const again = await store.redeliver(application.id, d1!, T0 + 17);
+      assert.equal(again?.state, 'pending');
+      assert.deepEqual(
+        (await store.claimDueDeliveries(claimOptions(T0 + 18, { owner: 'w3' }))).map((c) => c.delivery.id),
+        [d1],
+      );
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it('a claim writes the queue row only; the attempt record rewrites the delivery and takes it out of the queue', async () => {
+    const db = await createSchemaDatabase();
+    const store = await db.open(keyringA);
+    try {
+      const { application } = await seedApplication(store);
+      const published = await store.publish(newMessage(application.id), planAll, T0);
+      const id = published.ok ? published.deliveries[0]!.id : assert.fail('publish');
+      const version = async (table: string, column: string) =>
+        (await db.sql(`SELECT xmin::text AS v FROM ${table} WHERE ${column} = '${id}'`))[0]?.['v'];
+      const [deliveryBefore, queueBefore] = [
+        await version('deliveries', 'id'),
+        await version('delivery_queue', 'delivery_id'),
+      ];
+      const [claimed] = await store.claimDueDeliveries(claimOptions(T0 + 1));
+      assert.equal(claimed?.delivery.id, id);
+      assert.equal(claimed?.delivery.state, 'delivering');
+      assert.equal(await version('deliveries', 'id'), deliveryBefore, 'the claim wrote the deliveries row');
+      assert.notEqual(await version('delivery_queue', 'delivery_id'), queueBefore);
+      const shown = await store.getDelivery(application.id, id);
+      assert.deepEqual([shown?.state, shown?.leaseOwner, shown?.leaseExpiresAt], ['delivering', 'w1', T0 + 30_001]);
+      assert.equal((await store.countDeliveriesByState()).delivering, 1);
+
+      assert.ok(
+        await store.recordAttempt(
+          { deliveryId: id, owner: 'w1', attempt: newAttempt(id, T0 + 2, true), resolution: { state: 'delivered' } },
+          T0 + 3,
+        ),
+      );
+      assert.notEqual(await version('deliveries', 'id'), deliveryBefore);
+      assert.equal(await version('delivery_queue', 'delivery_id'), undefined, 'a delivered delivery left the queue');
+      const done = await store.getDelivery(application.id, id);
+      assert.deepEqual([done?.state, done?.leaseOwner, done?.deliveredAt], ['delivered', null, T0 + 3]);
+      const counts = await store.countDeliveriesByState();
+      assert.deepEqual([counts.pending, counts.delivering, counts.delivered], [0, 0, 1]);
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
   it('two processes migrating one empty database at once both succeed and apply each migration once', async () => {
     const db = await createSchemaDatabase();
     const stores: Store[] = [];
@@ -165,7 +328,7 @@ describe('postgres adapter', () => {
       );
       assert.deepEqual(
         (await db.sql('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r['version']),
-        [1, 2, 3, 4, 5, 6],
+        [1, 2, 3, 4, 5, 6, 7],
       );
       assert.equal(stores[0]?.kind, 'postgres');
     } finally {
@@ -277,7 +440,9 @@ describe('postgres adapter', () => {
         [10, 2, 0, 0],
       );
       // A row locked FOR UPDATE but not leased keeps the claim's transaction id in xmax after commit.
-      const lockedOnly = await db.sql("SELECT count(*) AS n FROM deliveries WHERE state = 'pending' AND xmax <> '0'");
+      const lockedOnly = await db.sql(
+        "SELECT count(*) AS n FROM delivery_queue WHERE state = 'pending' AND xmax <> '0'",
+      );
       assert.equal(Number(lockedOnly[0]?.['n']), 0, 'the claim locked deliveries it did not lease');
     } finally {
       await store.close();
@@ -378,7 +543,7 @@ describe('postgres adapter', () => {
       );
       assert.equal(r.ok, true);
       // The state a publish racing with its predecessor's last attempt can leave behind.
-      await db.sql('UPDATE deliveries SET blocked = true');
+      await db.sql('UPDATE delivery_queue SET blocked = true');
       const claimed = await store.claimDueDeliveries(claimOptions(T0 + 1));
       assert.equal(claimed.length, 1);
     } finally {
@@ -431,7 +596,7 @@ describe('postgres adapter', () => {
       // Within the sweep's 10 s interval of the first claim: only the flag maintenance can have freed it.
       const [next] = await worker.claimDueDeliveries(claimOptions(T0 + 5, { owner: 'w' }));
       assert.equal(next?.delivery.id, r.deliveries[0]?.id, 'the next delivery of the key is claimable at once');
-      assert.deepEqual(await db.sql('SELECT id FROM deliveries WHERE blocked'), []);
+      assert.deepEqual(await db.sql('SELECT delivery_id FROM delivery_queue WHERE blocked'), []);
     } finally {
       await publisher.close();
       await worker.close();
