@@ -233,7 +233,15 @@ async function runBacklog(target: Target): Promise<number> {
        SELECT 'd' || n, 'm' || n, ${p(1)}, ${p(2)}, 'pending', n, n, n FROM (${series}) s`,
       [app.id, channel.id],
     );
-    await raw.exec(target.name === 'sqlite' ? 'ANALYZE' : 'ANALYZE deliveries');
+    if (target.name === 'postgres') {
+      // On PostgreSQL open deliveries also have their row in delivery_queue (migration 7), where claims read.
+      await raw.exec(
+        `INSERT INTO delivery_queue (delivery_id, seq, message_id, channel_id, state, next_attempt_at)
+         SELECT id, seq, message_id, channel_id, 'pending', next_attempt_at FROM deliveries WHERE channel_id = $1`,
+        [channel.id],
+      );
+    }
+    await raw.exec(target.name === 'sqlite' ? 'ANALYZE' : 'ANALYZE deliveries, delivery_queue');
     const now = BACKLOG + 10;
     const base = { leaseMs: 600_000, now, maxInFlightPerChannel: 8 };
     const first = await store.claimDueDeliveries({ ...base, owner: 'saturate', limit: 50 });
