@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Channel, createPostgresStore, createStore, type Store, StoreConfigError } from '@herald/store';
+import {
+  type Channel,
+  createPostgresStore,
+  createStore,
+  type RecordAttemptInput,
+  type Store,
+  StoreConfigError,
+} from '@herald/store';
 import { createTestDatabase, createTestSchema, type TestDatabase } from '@herald/testing';
 import pg from 'pg';
 import {
@@ -309,6 +316,58 @@ describe('postgres adapter', () => {
       assert.deepEqual([done?.state, done?.leaseOwner, done?.deliveredAt], ['delivered', null, T0 + 3]);
       const counts = await store.countDeliveriesByState();
       assert.deepEqual([counts.pending, counts.delivering, counts.delivered], [0, 0, 1]);
+    } finally {
+      await store.close();
+      await db.cleanup();
+    }
+  });
+
+  it('keeps delivery_queue to the open deliveries: coalescing, final states, retries and a deleted channel', async () => {
+    const db = await createSchemaDatabase();
+    const store = await db.open(keyringA);
+    try {
+      const { application, channel } = await seedApplication(store);
+      const queued = async () =>
+        (await db.sql('SELECT q.delivery_id, q.state FROM delivery_queue q ORDER BY q.seq')).map((r) => [
+          r['delivery_id'],
+          r['state'],
+        ]);
+      const coalesced = (key: string) => (channels: Channel[]) =>
+        channels.map((c) => ({ channelId: c.id, orderingKey: null, coalesceKey: key }));
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await store.publish(newMessage(application.id, { i }), coalesced('img'), T0 + i);
+        ids.push(r.ok ? r.deliveries[0]!.id : assert.fail('publish'));
+      }
+      // The two older ones were superseded: only the newest is left to deliver.
+      assert.deepEqual(await queued(), [[ids[2], 'pending']]);
+      const plain = await store.publish(newMessage(application.id, { n: 1 }), planAll, T0 + 3);
+      const plainId = plain.ok ? plain.deliveries[0]!.id : assert.fail('publish');
+      const claimed = await store.claimDueDeliveries(claimOptions(T0 + 10));
+      assert.deepEqual(
+        claimed.map((c) => c.delivery.id),
+        [ids[2], plainId],
+      );
+      const outcome = (id: string, resolution: RecordAttemptInput['resolution']): RecordAttemptInput => ({
+        deliveryId: id,
+        owner: 'w1',
+        attempt: newAttempt(id, T0 + 11, resolution.state === 'delivered'),
+        resolution,
+      });
+      assert.deepEqual(
+        await store.recordAttempts(
+          [outcome(ids[2]!, { state: 'delivered' }), outcome(plainId, { state: 'pending', nextAttemptAt: T0 + 500 })],
+          T0 + 12,
+        ),
+        [true, true],
+      );
+      // The delivered one left the queue; the retry is pending again, due at its retry time.
+      assert.deepEqual(await queued(), [[plainId, 'pending']]);
+      assert.equal((await store.getDelivery(application.id, plainId))?.nextAttemptAt, T0 + 500);
+      assert.deepEqual(await store.claimDueDeliveries(claimOptions(T0 + 499)), []);
+      assert.equal(await store.deleteChannel(application.id, channel.id), true);
+      assert.deepEqual(await queued(), []);
+      assert.deepEqual(await db.sql('SELECT id FROM deliveries'), []);
     } finally {
       await store.close();
       await db.cleanup();
