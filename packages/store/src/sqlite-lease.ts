@@ -156,11 +156,13 @@ function pickDue(sql: SqliteStatements, claim: LeaseClaim): Array<{ seq: number;
     const room = Math.min(head.room, appRoom.get(head.applicationId) ?? applicationCeiling);
     if (room <= 0) continue;
     let taken = 0;
+    // `LIMIT ? + 0`, not `LIMIT ?`: SQLite reads a bare parameter's value when it plans a LIMIT, so binding it marked
+    // the statement stale and every claim compiled it again (4 % of the writer thread's samples in a drain profile).
     for (const r of sql.all(
       `SELECT d.seq, d.next_attempt_at FROM deliveries d INDEXED BY deliveries_channel_due
        WHERE d.channel_id = ? AND d.state IN ('pending', 'delivering') AND d.blocked = 0 AND d.next_attempt_at <= ?
          AND ${ORDERING_FREE}
-       ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+       ORDER BY d.next_attempt_at, d.seq LIMIT ? + 0`,
       head.id,
       now,
       room,
